@@ -1,0 +1,85 @@
+/**
+ * How a command talks to the user: human text on stderr, one JSON document (or NDJSON events)
+ * on stdout with --json. Every command receives one Output built from the global flags.
+ */
+export interface GlobalOptions {
+  json: boolean;
+  verbose: boolean;
+  quiet: boolean;
+  color: boolean;
+}
+
+export class Output {
+  constructor(
+    readonly opts: GlobalOptions,
+    private readonly stdout: NodeJS.WritableStream = process.stdout,
+    private readonly stderr: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  get json(): boolean {
+    return this.opts.json;
+  }
+
+  /** Normal human output (suppressed by --quiet, goes to stderr under --json). */
+  info(line: string): void {
+    if (this.opts.quiet) return;
+    (this.opts.json ? this.stderr : this.stdout).write(line + '\n');
+  }
+
+  /** Only with --verbose. */
+  debug(line: string): void {
+    if (this.opts.verbose) this.stderr.write(this.dim(line) + '\n');
+  }
+
+  warn(line: string): void {
+    this.stderr.write(this.paint('33', 'warning: ') + line + '\n');
+  }
+
+  /** The one machine-readable document of a command. */
+  document(value: unknown): void {
+    this.stdout.write(JSON.stringify(value, bigintReplacer, 2) + '\n');
+  }
+
+  /** One NDJSON event (long-running commands with --json). */
+  event(value: unknown): void {
+    this.stdout.write(JSON.stringify(value, bigintReplacer) + '\n');
+  }
+
+  paint(code: string, text: string): string {
+    return this.opts.color ? `\u001b[${code}m${text}\u001b[0m` : text;
+  }
+  ok(text: string): string {
+    return this.paint('32', text);
+  }
+  bad(text: string): string {
+    return this.paint('31', text);
+  }
+  dim(text: string): string {
+    return this.paint('2', text);
+  }
+}
+
+export function bigintReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+/** Colour is on only for a TTY, unless NO_COLOR is set or --no-color given (https://no-color.org). */
+export function colorWanted(flag: boolean | undefined, env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
+  if (flag === false) return false;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  return isTTY;
+}
+
+/** Render rows as an aligned plain-text table. */
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell))));
+  return rows
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visibleLength(cell)))).join('  '))
+    .join('\n');
+}
+
+function visibleLength(s: string): number {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\u001b\[[0-9;]*m/g, '').length;
+}
