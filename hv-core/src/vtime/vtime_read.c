@@ -1,0 +1,58 @@
+/*
+ * vtime_read.c - the RDTSC path: reference real TSC -> fake TSC under the newest epoch,
+ * lock-free (sequence lock, readers retry only if a writer finished meanwhile), no division.
+ */
+#include "vtime_internal.h"
+
+uint64_t vtime_fake_before(const struct vtime_clock *c, uint64_t s, uint64_t v)
+{
+	uint64_t newest = s >> 1;
+	uint64_t back = newest < VTIME_HISTORY ? newest : VTIME_HISTORY;
+	const struct vtime_epoch *e = vtime_epoch_at(c, newest);
+
+	for (uint64_t k = 1; k <= back; k++) {
+		e = vtime_epoch_at(c, newest - k);
+		uint64_t u = vtime_load(&e->u);
+		if (!vtime_before(v, u))
+			return vtime_load(&e->g) + vtime_scale(v - u, vtime_load(&e->rate));
+	}
+	/* Older than every kept epoch: the oldest start is the earliest value still defined.
+	 * It is >= the true fake(v), and later reads can only be >= it (docs/design/vtime.md). */
+	return vtime_load(&e->g);
+}
+
+uint64_t vtime_fake(const struct vtime_clock *c, uint64_t v)
+{
+	uint64_t s, fake;
+
+	do {
+		s = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+		/* Epoch s/2 is complete even while s is odd: a writer only fills slot s/2 + 1. */
+		const struct vtime_epoch *e = vtime_epoch_at(c, s >> 1);
+		uint64_t d = v - vtime_load(&e->u);
+		if (__builtin_expect((int64_t)d >= 0, 1))
+			fake = vtime_load(&e->g) + vtime_scale(d, vtime_load(&e->rate));
+		else
+			fake = vtime_fake_before(c, s, v);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while (__builtin_expect(vtime_load(&c->seq) != s, 0));
+	return fake;
+}
+
+uint64_t vtime_read(const struct vtime_clock *c, unsigned cpu, uint64_t real_tsc)
+{
+	const struct vtime_cpu *pc = &c->cpu[cpu & VTIME_CPU_MASK];
+	uint64_t v = real_tsc + (uint64_t)vtime_load(&pc->offset);
+
+	return vtime_fake(c, v) + (uint64_t)vtime_load(&pc->adjust);
+}
+
+uint64_t vtime_to_virtual(const struct vtime_clock *c, unsigned cpu, uint64_t real_tsc)
+{
+	return vtime_read(c, cpu, real_tsc);
+}
+
+uint64_t vtime_reference(const struct vtime_clock *c, unsigned cpu, uint64_t real_tsc)
+{
+	return real_tsc + (uint64_t)vtime_load(&c->cpu[cpu & VTIME_CPU_MASK].offset);
+}
