@@ -1,0 +1,62 @@
+/* CPUID-based hypervisor detection and the VMMCALL/VMCALL instruction itself. */
+#include "hypercall.h"
+#include <string.h>
+
+/* CPUID leaf 0x40000000: the hypervisor vendor leaf (EBX:ECX:EDX = 12-byte signature). */
+#define CPUID_HV_LEAF 0x40000000u
+static const char HV_SIGNATURE[] = "tsx-hv-vtime";
+
+static void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+}
+
+void cpu_vendor(char out[13])
+{
+	uint32_t a, b, c, d;
+	cpuid(0, &a, &b, &c, &d);
+	/* Intel SDM vol. 2A, CPUID leaf 0: vendor is EBX, EDX, ECX in that order. */
+	memcpy(out, &b, 4);
+	memcpy(out + 4, &d, 4);
+	memcpy(out + 8, &c, 4);
+	out[12] = 0;
+}
+
+int hv_present(void)
+{
+	uint32_t a, b, c, d;
+	char sig[12];
+	cpuid(CPUID_HV_LEAF, &a, &b, &c, &d);
+	memcpy(sig, &b, 4);
+	memcpy(sig + 4, &c, 4);
+	memcpy(sig + 8, &d, 4);
+	return memcmp(sig, HV_SIGNATURE, 12) == 0 && a >= CPUID_HV_LEAF;
+}
+
+static int is_amd(void)
+{
+	char v[13];
+	cpu_vendor(v);
+	return strcmp(v, "AuthenticAMD") == 0 || strcmp(v, "HygonGenuine") == 0;
+}
+
+struct hc_result hypercall(uint64_t function, uint64_t rbx, uint64_t rcx)
+{
+	uint64_t rax = TSXH_MAGIC | function, rdx = 0;
+	if (is_amd())
+		__asm__ volatile("vmmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx) : : "memory");
+	else
+		__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx) : : "memory");
+	struct hc_result r = { (int64_t)rax, rbx, rcx, rdx };
+	return r;
+}
+
+const char *hc_error_name(int64_t rax)
+{
+	switch (rax) {
+	case -1: return "unknown-function";
+	case -2: return "invalid-argument";
+	case -3: return "not-permitted";
+	default: return "hypercall-failed";
+	}
+}

@@ -1,0 +1,42 @@
+/* tsx-hv-agent: the guest agent.
+ *   tsx-hv-agent                  serve the request protocol on /dev/ttyS0 (started by /init)
+ *   tsx-hv-agent serve [DEV|-]    the same on another device, or stdin/stdout
+ *   tsx-hv-agent speed N|P/Q      set the guest's time speed through the hypercall ABI
+ *   tsx-hv-agent status           print speed and armed state
+ *   tsx-hv-agent arm              end the calibration guard now
+ * Exit codes: 0 ok, 1 hypercall error, 2 usage, 3 no tsx-hv hypervisor. */
+#include "hvcmds.h"
+#include "serve.h"
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_CONSOLE "/dev/ttyS0"
+
+static int usage(void)
+{
+	fputs("usage: tsx-hv-agent [serve [DEVICE|-]] | speed N|P/Q | status | arm\n", stderr);
+	return 2;
+}
+
+static int report(int rc, const char *msg)
+{
+	if (rc == 0) {
+		printf("%s\n", msg);
+		return 0;
+	}
+	fprintf(stderr, "tsx-hv-agent: %s\n", msg);
+	if (strcmp(msg, "no-hypervisor") == 0) return 3;
+	return strncmp(msg, "usage", 5) == 0 ? 2 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	char msg[160];
+	if (argc == 1) return serve(DEFAULT_CONSOLE);
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "serve") == 0 && argc <= 3) return serve(argc == 3 ? argv[2] : DEFAULT_CONSOLE);
+	if (strcmp(cmd, "speed") == 0 && argc == 3) return report(hv_cmd_speed(argv[2], msg, sizeof msg), msg);
+	if (strcmp(cmd, "status") == 0 && argc == 2) return report(hv_cmd_status(msg, sizeof msg), msg);
+	if (strcmp(cmd, "arm") == 0 && argc == 2) return report(hv_cmd_arm(msg, sizeof msg), msg);
+	return usage();
+}

@@ -1,0 +1,114 @@
+#include "requests.h"
+#include "base64.h"
+#include "exec.h"
+#include "hvcmds.h"
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ID_MAX 32
+
+static uint64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static char *format_reply(const char *id, int ok, const char *payload)
+{
+	size_t n = strlen(id) + strlen(payload) + 16;
+	char *r = malloc(n);
+	if (*payload) snprintf(r, n, "@%s %s %s\n", id, ok ? "ok" : "err", payload);
+	else snprintf(r, n, "@%s %s\n", id, ok ? "ok" : "err");
+	return r;
+}
+
+static char *reply_exec(const char *id, const char *arg)
+{
+	unsigned char *command = malloc(strlen(arg) + 4);
+	long n = b64_decode(arg, command);
+	if (n < 0 || memchr(command, 0, (size_t)n)) {
+		free(command);
+		return format_reply(id, 0, "usage: exec <base64 of a shell command>");
+	}
+	command[n] = 0;
+	char *output;
+	size_t len;
+	int code = exec_command((char *)command, &output, &len);
+	free(command);
+	if (code < 0) return format_reply(id, 0, "exec-failed");
+	char *payload = malloc(4 * ((len + 2) / 3) + 32);
+	int head = sprintf(payload, "exit=%d out=", code);
+	b64_encode((unsigned char *)output, len, payload + head);
+	free(output);
+	char *r = format_reply(id, 1, payload);
+	free(payload);
+	return r;
+}
+
+static int valid_id(const char *id, size_t len)
+{
+	if (len == 0 || len > ID_MAX) return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = id[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+enum request_action handle_request(const char *line, char **reply)
+{
+	*reply = NULL;
+	if (line[0] != '@') return REQUEST_NONE;
+	size_t idlen = strcspn(line + 1, " ");
+	if (!valid_id(line + 1, idlen)) return REQUEST_NONE;
+	char id[ID_MAX + 1];
+	memcpy(id, line + 1, idlen);
+	id[idlen] = 0;
+	const char *rest = line + 1 + idlen;
+	while (*rest == ' ') rest++;
+	size_t cmdlen = strcspn(rest, " ");
+	const char *arg = rest + cmdlen;
+	while (*arg == ' ') arg++;
+	char cmd[16] = "";
+	if (cmdlen < sizeof cmd) {
+		memcpy(cmd, rest, cmdlen);
+		cmd[cmdlen] = 0;
+	}
+	char payload[160];
+	if (strcmp(cmd, "clock") == 0) {
+		snprintf(payload, sizeof payload, "mono=%llu real=%llu tsc=%llu",
+			 (unsigned long long)now_ns(CLOCK_MONOTONIC), (unsigned long long)now_ns(CLOCK_REALTIME),
+			 (unsigned long long)rdtsc());
+		*reply = format_reply(id, 1, payload);
+	} else if (strcmp(cmd, "exec") == 0) {
+		*reply = reply_exec(id, arg);
+	} else if (strcmp(cmd, "speed") == 0) {
+		int rc = hv_cmd_speed(arg, payload, sizeof payload);
+		*reply = format_reply(id, rc == 0, payload);
+	} else if (strcmp(cmd, "status") == 0) {
+		int rc = hv_cmd_status(payload, sizeof payload);
+		*reply = format_reply(id, rc == 0, payload);
+	} else if (strcmp(cmd, "arm") == 0) {
+		int rc = hv_cmd_arm(payload, sizeof payload);
+		*reply = format_reply(id, rc == 0, payload);
+	} else if (strcmp(cmd, "poweroff") == 0) {
+		*reply = format_reply(id, 1, "");
+		return REQUEST_POWEROFF;
+	} else {
+		snprintf(payload, sizeof payload, "unknown-command (clock exec speed status arm poweroff)");
+		*reply = format_reply(id, 0, payload);
+	}
+	return REQUEST_REPLIED;
+}

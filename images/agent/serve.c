@@ -1,0 +1,134 @@
+#include "serve.h"
+#include "autoarm.h"
+#include "hypercall.h"
+#include "requests.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A request line is at most this long (an exec command in base64); longer lines are dropped. */
+#define LINE_MAX_BYTES (96 * 1024)
+#define POLL_MS 100
+
+static int in_fd = 0, out_fd = 1;
+
+static void write_all(const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(out_fd, s, n);
+		if (w < 0 && errno == EINTR) continue;
+		if (w <= 0) return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+static void log_line(const char *line)
+{
+	write_all(line, strlen(line));
+	write_all("\n", 1);
+	int k = open("/dev/kmsg", O_WRONLY);
+	if (k >= 0) {
+		dprintf(k, "%s\n", line);
+		close(k);
+	}
+}
+
+/* Raw, no echo, 115200 8N1: the host speaks a line protocol, the kernel must not echo or
+ * translate. */
+static int open_console(const char *device)
+{
+	if (strcmp(device, "-") == 0) return 0;
+	int fd = open(device, O_RDWR | O_NOCTTY);
+	if (fd < 0) return -1;
+	struct termios t;
+	if (tcgetattr(fd, &t) == 0) {
+		cfmakeraw(&t);
+		cfsetispeed(&t, B115200);
+		cfsetospeed(&t, B115200);
+		t.c_cflag |= CLOCAL | CREAD;
+		tcsetattr(fd, TCSANOW, &t);
+	}
+	in_fd = out_fd = fd;
+	return 0;
+}
+
+static void print_ready(void)
+{
+	char vendor[13], source[64], line[320];
+	struct timespec up;
+	cpu_vendor(vendor);
+	read_clocksource(source, sizeof source);
+	clock_gettime(CLOCK_BOOTTIME, &up);
+	snprintf(line, sizeof line,
+		 "tsx-hv-agent: ready {\"version\":1,\"hypervisor\":%s,\"vendor\":\"%s\",\"clocksource\":\"%s\",\"uptime_ms\":%lld}",
+		 hv_present() ? "\"tsx-hv-vtime\"" : "null", vendor, source,
+		 (long long)up.tv_sec * 1000 + up.tv_nsec / 1000000);
+	log_line(line);
+}
+
+static void power_off(void)
+{
+	sync();
+	reboot(RB_POWER_OFF);
+}
+
+static void handle_line(char *line)
+{
+	size_t n = strlen(line);
+	if (n > 0 && line[n - 1] == '\r') line[n - 1] = 0;
+	char *reply;
+	enum request_action act = handle_request(line, &reply);
+	if (!reply) return;
+	write_all(reply, strlen(reply));
+	free(reply);
+	if (act == REQUEST_POWEROFF) {
+		if (out_fd != 1) tcdrain(out_fd);
+		power_off();
+	}
+}
+
+int serve(const char *device)
+{
+	if (open_console(device) != 0) {
+		fprintf(stderr, "tsx-hv-agent: cannot open %s: %s\n", device, strerror(errno));
+		return 1;
+	}
+	struct autoarm arm;
+	autoarm_init(&arm);
+	print_ready();
+	char *buf = malloc(LINE_MAX_BYTES + 1);
+	size_t used = 0;
+	int overlong = 0;
+	for (;;) {
+		char msg[320];
+		if (autoarm_poll(&arm, msg, sizeof msg)) log_line(msg);
+		struct pollfd p = { in_fd, POLLIN, 0 };
+		int r = poll(&p, 1, arm.done ? -1 : POLL_MS);
+		if (r < 0 && errno != EINTR) return 1;
+		if (r <= 0) continue;
+		char chunk[4096];
+		ssize_t got = read(in_fd, chunk, sizeof chunk);
+		if (got == 0) return 0;
+		if (got < 0) continue;
+		for (ssize_t i = 0; i < got; i++) {
+			if (chunk[i] == '\n') {
+				buf[used] = 0;
+				if (!overlong) handle_line(buf);
+				used = 0;
+				overlong = 0;
+			} else if (used < LINE_MAX_BYTES) {
+				buf[used++] = chunk[i];
+			} else {
+				overlong = 1;
+			}
+		}
+	}
+}
