@@ -1,0 +1,3 @@
+export * from './native.js';
+export * from './media/index.js';
+export * from './build/index.js';
