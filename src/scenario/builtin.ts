@@ -1,0 +1,58 @@
+/**
+ * The scenario behind `tsx-hv test --speed N`: boot, arm, measure 1x, switch to N, measure, run
+ * the sleep check while at N, back to 1x, measure, check the clock never went backwards, power
+ * off. The sleep check runs at N (not after returning to 1x) because only there does it say
+ * anything; it is informational (`expect: report`): today only clocks are accelerated, so a guest
+ * sleep still takes real time, and the step reports that figure instead of claiming a pass.
+ */
+import {
+  DEFAULT_BOOT_TIMEOUT_S,
+  DEFAULT_MEASURE_S,
+  DEFAULT_MIN_R2,
+  DEFAULT_SLEEP_TOLERANCE_PCT,
+  DEFAULT_TOLERANCE_PCT,
+  type MachineSpec,
+  type Scenario,
+  type Step,
+} from './schema.js';
+import { formatSpeed, speedArgument, type Speed } from './speed.js';
+
+export interface BuiltinOptions {
+  tolerancePct?: number;
+  /** Host seconds per measuring step. */
+  measureS?: number;
+  /** Guest seconds of the sleep check. */
+  sleepS?: number;
+  machine?: Partial<MachineSpec>;
+}
+
+export function builtinScenario(speed: Speed, opts: BuiltinOptions = {}): Scenario {
+  const one: Speed = { p: 1, q: 1 };
+  const measure = (expect: Speed): Step => ({
+    kind: 'measure',
+    name: `measure ${formatSpeed(expect)}`,
+    line: 0,
+    durationS: opts.measureS ?? DEFAULT_MEASURE_S,
+    expect,
+    tolerancePct: opts.tolerancePct ?? DEFAULT_TOLERANCE_PCT,
+    minR2: DEFAULT_MIN_R2,
+  });
+  const sleepS = opts.sleepS ?? 3;
+  return {
+    name: `speed-${speedArgument(speed).replace('/', '-')}`,
+    description: `built-in: 1x, ${formatSpeed(speed)}, back to 1x, with a sleep check at ${formatSpeed(speed)}`,
+    source: `builtin:--speed ${speedArgument(speed)}`,
+    machine: { engine: 'qemu', cpus: 1, memory: '512M', bootTimeoutS: DEFAULT_BOOT_TIMEOUT_S, ...opts.machine },
+    steps: [
+      { kind: 'arm', name: 'arm (control)', line: 0, via: 'control' },
+      measure(one),
+      { kind: 'speed', name: `speed ${formatSpeed(speed)} (control)`, line: 0, speed, via: 'control' },
+      measure(speed),
+      { kind: 'sleep', name: `sleep ${sleepS} s at ${formatSpeed(speed)} (informational)`, line: 0, seconds: sleepS, expect: 'report', tolerancePct: DEFAULT_SLEEP_TOLERANCE_PCT },
+      { kind: 'speed', name: 'speed 1x (control)', line: 0, speed: one, via: 'control' },
+      measure(one),
+      { kind: 'monotonic', name: 'clock never went backwards', line: 0 },
+      { kind: 'poweroff', name: 'power off', line: 0 },
+    ],
+  };
+}

@@ -1,0 +1,272 @@
+/**
+ * The scripting face of a running guest: `boot()` gives a Machine whose methods are the scenario
+ * steps (waitFor, arm, speed, hotkey, measure, exec, sleepCheck, powerOff). It is built on the
+ * engine's EngineMachine (src/engines/machine.ts), of which it uses only the members in
+ * `EngineLike`: the console, the hypervisor port, the agent channel, QMP keys and power.
+ */
+import { TsxHvError } from '../errors.js';
+import { measureSpeed, parseGuestClock, worstBackwards, type ClockSample, type SpeedMeasurement } from './measure.js';
+import { formatSpeed, parseSpeed, sameSpeed, speedArgument, speedValue, type Speed } from './speed.js';
+import type { HotkeyName, SleepExpectation, Via } from './schema.js';
+
+/** What a Machine needs from an engine (a subset of EngineMachine). */
+export interface EngineLike {
+  /** Resolve with the first console line matching `pattern` (already-seen lines count). */
+  waitFor(pattern: string | RegExp, timeoutMs: number): Promise<string>;
+  /** Send one line on the hypervisor port; resolve with the `ok ...`/`err ...` reply. */
+  control(line: string, timeoutMs: number): Promise<string>;
+  /** Send an agent request; resolve with the payload of `@id ok <payload>`, reject on `err`. */
+  agent(command: string, timeoutMs: number): Promise<string>;
+  /** Press and release a key combination (QMP send-key, QEMU key names). */
+  sendKeys(keys: string[]): Promise<void>;
+  /** Lines the hypervisor has logged so far on its port. */
+  readonly hvLog: readonly string[];
+  powerOff(): Promise<void>;
+  kill(): Promise<void> | void;
+}
+
+/** The hypervisor's default hotkeys (COMMON contract; docs/hotkeys.md of hv-core). */
+export const HOTKEYS: Record<HotkeyName, string[]> = {
+  toggle: ['ctrl', 'alt', 'f12'],
+  faster: ['ctrl', 'alt', 'f11'],
+  slower: ['ctrl', 'alt', 'f10'],
+};
+
+export class GuestError extends TsxHvError {
+  constructor(message: string) {
+    super('GUEST', message);
+    this.name = 'GuestError';
+  }
+}
+
+export interface HvStatus {
+  speed: Speed;
+  armed: boolean;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  output: string;
+}
+
+export interface SleepCheck {
+  /** Guest seconds asked for (`sleep S`). */
+  seconds: number;
+  /** The speed the guest was asked to run at. */
+  speed: number;
+  /** Host seconds the sleep took, minus the cost of an empty exec. */
+  hostSeconds: number;
+  /** Host seconds an empty exec round trip took (subtracted above). */
+  overheadSeconds: number;
+  /** What the guest's CLOCK_MONOTONIC advanced across the sleep. */
+  guestSeconds: number;
+  /** Host seconds if sleeps scaled with the speed: S / N. */
+  scaledSeconds: number;
+  /** Which of the two models the host duration is closer to. */
+  behaved: 'scaled' | 'unchanged';
+}
+
+const REQUEST_TIMEOUT_MS = 20_000;
+
+/** Parse the agent's `status` payload: `speed=P/Q armed=0|1`. */
+export function parseHvStatus(payload: string): HvStatus {
+  const m = /(?:^|\s)speed=(\d+)\/(\d+)\s+armed=([01])(?:\s|$)/.exec(payload);
+  if (!m || m[2] === '0' || m[1] === '0') throw new GuestError(`agent status reply "${payload.slice(0, 120)}" is not speed=P/Q armed=0|1`);
+  return { speed: parseSpeed(`${m[1]}/${m[2]}`), armed: m[3] === '1' };
+}
+
+/**
+ * The keys that take the default hotkeys from speed `from` to `to`: the toggle for 1x <-> 10x,
+ * otherwise N+1 / N-1 presses. Hotkeys only know whole speeds of at least 1.
+ */
+export function hotkeyPlan(from: Speed, to: Speed): HotkeyName[] {
+  const a = speedValue(from);
+  const b = speedValue(to);
+  if (!Number.isInteger(a) || a < 1 || !Number.isInteger(b) || b < 1) {
+    throw new GuestError(`hotkeys cannot go from ${formatSpeed(from)} to ${formatSpeed(to)}: they only step between whole speeds of 1x and more`);
+  }
+  if ((a === 1 && b === 10) || (a === 10 && b === 1)) return ['toggle'];
+  return Array<HotkeyName>(Math.abs(b - a)).fill(b > a ? 'faster' : 'slower');
+}
+
+export class Machine {
+  /** The speed last asked for (1x at boot). */
+  requested: Speed = { p: 1, q: 1 };
+  private lastMono: bigint | undefined;
+  private worstBack = 0n;
+  private reads = 0;
+
+  constructor(readonly engine: EngineLike) {}
+
+  /** Every clock read taken through this Machine: how many, and the worst backwards step between consecutive reads. */
+  get clockHistory(): { reads: number; backwardsNs: number } {
+    return { reads: this.reads, backwardsNs: Number(this.worstBack) };
+  }
+
+  async waitFor(pattern: string | RegExp, opts: { timeoutMs?: number; on?: 'console' | 'hypervisor' } = {}): Promise<string> {
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    if (opts.on !== 'hypervisor') return this.engine.waitFor(pattern, timeoutMs);
+    const matches = (line: string): boolean => (typeof pattern === 'string' ? line.includes(pattern) : pattern.test(line));
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.engine.hvLog.find(matches);
+      if (hit !== undefined) return hit;
+      if (Date.now() >= deadline) throw new GuestError(`the hypervisor did not log ${String(pattern)} within ${timeoutMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** One clock read from the agent, paired with host time at the round trip's midpoint. */
+  async clock(): Promise<ClockSample> {
+    const sent = process.hrtime.bigint();
+    const payload = await this.engine.agent('clock', REQUEST_TIMEOUT_MS);
+    const received = process.hrtime.bigint();
+    const sample = { ...parseGuestClock(payload), host: (sent + received) / 2n, rtt: received - sent };
+    this.record([sample]);
+    return sample;
+  }
+
+  private record(samples: readonly ClockSample[]): void {
+    const monos = samples.map((s) => s.mono);
+    const back = worstBackwards(this.lastMono === undefined ? monos : [this.lastMono, ...monos]);
+    if (back > this.worstBack) this.worstBack = back;
+    this.reads += samples.length;
+    if (monos.length) this.lastMono = monos[monos.length - 1];
+  }
+
+  /** Speed and arming as the hypervisor reports them to the guest (STATUS hypercall through the agent). */
+  async status(): Promise<HvStatus> {
+    return parseHvStatus(await this.engine.agent('status', REQUEST_TIMEOUT_MS));
+  }
+
+  /** Let speed changes take effect (until armed the hypervisor holds the guest at 1x). */
+  async arm(via: 'control' | 'hypercall' = 'control'): Promise<string> {
+    if (via === 'hypercall') return this.engine.agent('arm', REQUEST_TIMEOUT_MS);
+    return this.controlOk('arm');
+  }
+
+  /** Ask for a speed through the hypervisor port, the default hotkeys, or the agent's hypercall. */
+  async speed(value: number | string | Speed, opts: { via?: Via; timeoutMs?: number } = {}): Promise<HvStatus> {
+    const target = typeof value === 'object' ? value : parseSpeed(value);
+    const via = opts.via ?? 'control';
+    if (via === 'control') await this.controlOk(`speed ${speedArgument(target)}`);
+    else if (via === 'hypercall') await this.engine.agent(`speed ${speedArgument(target)}`, REQUEST_TIMEOUT_MS);
+    else {
+      const plan = hotkeyPlan((await this.status()).speed, target);
+      for (const key of plan) await this.engine.sendKeys(HOTKEYS[key]);
+    }
+    this.requested = target;
+    return this.untilSpeed(target, opts.timeoutMs ?? REQUEST_TIMEOUT_MS);
+  }
+
+  /**
+   * Press a hotkey `times` times, reading the guest clock after every press (so a backwards step
+   * during a switch is caught). With `expect`, wait until the hypervisor reports that speed.
+   */
+  async hotkey(keys: HotkeyName | string[], opts: { times?: number; gapMs?: number; expect?: Speed; timeoutMs?: number } = {}): Promise<HvStatus> {
+    const combo = Array.isArray(keys) ? keys : HOTKEYS[keys];
+    for (let i = 0; i < (opts.times ?? 1); i++) {
+      await this.engine.sendKeys(combo);
+      await this.clock();
+      if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
+    }
+    const status = opts.expect ? await this.untilSpeed(opts.expect, opts.timeoutMs ?? REQUEST_TIMEOUT_MS) : await this.status();
+    this.requested = status.speed;
+    return status;
+  }
+
+  /** Key presses reach the hypervisor asynchronously: poll STATUS until it shows the speed. */
+  private async untilSpeed(target: Speed, timeoutMs: number): Promise<HvStatus> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await this.status();
+      // Before arming the hypervisor holds requests and the guest stays at 1x: nothing to wait for.
+      if (sameSpeed(status.speed, target) || !status.armed) return status;
+      if (Date.now() >= deadline) throw new GuestError(`the hypervisor reports ${formatSpeed(status.speed)}, expected ${formatSpeed(target)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Measure the guest's clock speed over `durationMs` of host time (default 5 s) against `expect` (default: the requested speed). */
+  async measure(opts: { durationMs?: number; expect?: Speed; tolerancePct?: number; minR2?: number; onSample?: (s: ClockSample, i: number) => void } = {}): Promise<SpeedMeasurement> {
+    const m = await measureSpeed(() => this.engine.agent('clock', REQUEST_TIMEOUT_MS), {
+      durationMs: opts.durationMs ?? 5000,
+      expect: opts.expect ?? this.requested,
+      tolerancePct: opts.tolerancePct,
+      minR2: opts.minR2,
+      onSample: opts.onSample,
+    });
+    this.record(m.raw);
+    return m;
+  }
+
+  /** Run a shell command in the guest (through the agent); returns its exit code and combined output. */
+  async exec(command: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    const payload = await this.engine.agent(`exec ${Buffer.from(command).toString('base64')}`, opts.timeoutMs ?? 60_000);
+    const m = /^exit=(-?\d+) out=([A-Za-z0-9+/=]*)$/.exec(payload.trim());
+    if (!m) throw new GuestError(`agent exec reply "${payload.slice(0, 120)}" is not exit=<code> out=<base64>`);
+    return { exitCode: Number(m[1]), output: Buffer.from(m[2]!, 'base64').toString('utf8') };
+  }
+
+  /**
+   * Run `sleep S` in the guest and time it from the host. With only the TSC faked, a sleep still
+   * takes about S real seconds at any speed (the guest's timer interrupts run on real time), so
+   * this reports which model the guest followed rather than assuming one.
+   */
+  async sleepCheck(seconds: number, opts: { timeoutMs?: number } = {}): Promise<SleepCheck> {
+    const t0 = process.hrtime.bigint();
+    await this.exec('true');
+    const overhead = Number(process.hrtime.bigint() - t0) / 1e9;
+    const before = await this.clock();
+    const t1 = process.hrtime.bigint();
+    const r = await this.exec(`sleep ${seconds}`, { timeoutMs: opts.timeoutMs ?? seconds * 20_000 + 60_000 });
+    const t2 = process.hrtime.bigint();
+    const after = await this.clock();
+    if (r.exitCode !== 0) throw new GuestError(`sleep ${seconds} exited with ${r.exitCode}: ${r.output.trim()}`);
+    const n = speedValue(this.requested);
+    const hostSeconds = Math.max(0, Number(t2 - t1) / 1e9 - overhead);
+    const scaledSeconds = seconds / n;
+    const closer = Math.abs(Math.log(Math.max(hostSeconds, 1e-3) / scaledSeconds)) <= Math.abs(Math.log(Math.max(hostSeconds, 1e-3) / seconds));
+    return {
+      seconds,
+      speed: n,
+      hostSeconds,
+      overheadSeconds: overhead,
+      guestSeconds: Number(after.mono - before.mono) / 1e9,
+      scaledSeconds,
+      behaved: closer ? 'scaled' : 'unchanged',
+    };
+  }
+
+  async powerOff(): Promise<void> {
+    await this.engine.powerOff();
+  }
+
+  async kill(): Promise<void> {
+    await this.engine.kill();
+  }
+
+  private async controlOk(line: string): Promise<string> {
+    const reply = await this.engine.control(line, REQUEST_TIMEOUT_MS);
+    if (!/^ok\b/.test(reply)) throw new GuestError(`hypervisor refused "${line}": ${reply}`);
+    return reply;
+  }
+}
+
+/** Judge a sleep check against an expectation; `report` never fails (informational). */
+export function judgeSleep(c: SleepCheck, expect: SleepExpectation, tolerancePct: number): { status: 'pass' | 'fail' | 'info'; message: string } {
+  const facts =
+    `sleep ${c.seconds} at ${c.speed}x took ${c.hostSeconds.toFixed(3)} s of host time ` +
+    `(scaled would be ${c.scaledSeconds.toFixed(3)} s); the guest clock advanced ${c.guestSeconds.toFixed(3)} s`;
+  if (expect === 'report') {
+    const note =
+      c.behaved === 'unchanged' && c.speed !== 1
+        ? ' — known limitation: only clocks are accelerated, guest timers still fire in real time, so sleeps do not shrink yet'
+        : '';
+    return { status: 'info', message: facts + note };
+  }
+  const want = expect === 'scaled' ? c.scaledSeconds : c.seconds;
+  const errorPct = ((c.hostSeconds - want) / want) * 100;
+  const ok = Math.abs(errorPct) <= tolerancePct;
+  return { status: ok ? 'pass' : 'fail', message: `${facts}; expected ${expect} (${want.toFixed(3)} s ±${tolerancePct}%), off by ${errorPct.toFixed(1)}%` };
+}

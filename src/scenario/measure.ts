@@ -1,0 +1,178 @@
+/**
+ * How fast does the guest's time flow? Ask the guest agent for its clocks over and over, pair each
+ * answer with the host's monotonic clock at the midpoint of the round trip, and fit a straight
+ * line: guest ns = a + speed * host ns. The slope is the speed the guest experienced.
+ *
+ * Why the midpoint: the guest read its clock somewhere between our send and our receive. The
+ * two legs of the trip are not equally long (the reply is longer than the request), which shifts
+ * every sample by about the same amount: a constant offset, which moves the intercept and not
+ * the slope. The jitter that remains shows up in R squared.
+ */
+import { TsxHvError } from '../errors.js';
+import { speedValue, type Speed } from './speed.js';
+
+/** One clock reading from the guest, as the agent reports it (`mono=<ns> real=<ns> tsc=<u64>`). */
+export interface GuestClock {
+  mono: bigint;
+  real: bigint;
+  tsc: bigint;
+}
+
+/** A guest reading paired with the host's monotonic clock (process.hrtime.bigint()). */
+export interface ClockSample extends GuestClock {
+  /** Host ns at the midpoint of the round trip. */
+  host: bigint;
+  /** Host ns the round trip took. */
+  rtt: bigint;
+}
+
+export interface SpeedFit {
+  /** Slope of guest CLOCK_MONOTONIC against host time: 1 = real time, 60 = 60x faster. */
+  speed: number;
+  /** Coefficient of determination of the fit (1 = every sample on the line). */
+  r2: number;
+  samples: number;
+  /** Host seconds between the first and last sample. */
+  hostSeconds: number;
+  /** Guest seconds between the first and last sample. */
+  guestSeconds: number;
+  /** The largest amount by which a guest reading was earlier than the one before it (0 = never). */
+  backwardsNs: number;
+  /** Median round trip, ms. */
+  medianRttMs: number;
+}
+
+export class MeasurementError extends TsxHvError {
+  constructor(message: string) {
+    super('MEASUREMENT', message);
+    this.name = 'MeasurementError';
+  }
+}
+
+/** Parse the agent's `clock` payload. */
+export function parseGuestClock(payload: string): GuestClock {
+  const field = (name: string): bigint => {
+    const m = new RegExp(`(?:^|\\s)${name}=(\\d+)(?:\\s|$)`).exec(payload);
+    if (!m) throw new MeasurementError(`guest clock reply "${payload.slice(0, 120)}" has no ${name}=<integer>`);
+    return BigInt(m[1]!);
+  };
+  return { mono: field('mono'), real: field('real'), tsc: field('tsc') };
+}
+
+/** Worst backwards step in a sequence of readings taken one after another (0 if it never went back). */
+export function worstBackwards(values: readonly bigint[]): bigint {
+  let worst = 0n;
+  for (let i = 1; i < values.length; i++) {
+    const back = values[i - 1]! - values[i]!;
+    if (back > worst) worst = back;
+  }
+  return worst;
+}
+
+/** Least-squares slope of guest CLOCK_MONOTONIC over host time. Needs at least 3 samples spread over time. */
+export function fitSpeed(samples: readonly ClockSample[]): SpeedFit {
+  if (samples.length < 3) throw new MeasurementError(`only ${samples.length} clock sample(s); at least 3 are needed to fit a speed`);
+  const h0 = samples[0]!.host;
+  const g0 = samples[0]!.mono;
+  // Differences from the first sample fit a double exactly for any realistic run (2^53 ns = 104 days).
+  const xs = samples.map((s) => Number(s.host - h0) / 1e9);
+  const ys = samples.map((s) => Number(s.mono - g0) / 1e9);
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = xs[i]! - mx;
+    const dy = ys[i]! - my;
+    sxx += dx * dx;
+    sxy += dx * dy;
+    syy += dy * dy;
+  }
+  if (sxx === 0) throw new MeasurementError('all clock samples were taken at the same host instant; cannot fit a speed');
+  const speed = sxy / sxx;
+  const residual = syy - speed * sxy;
+  const r2 = syy === 0 ? 1 : Math.max(0, 1 - residual / syy);
+  const rtts = samples.map((s) => Number(s.rtt) / 1e6).sort((a, b) => a - b);
+  return {
+    speed,
+    r2,
+    samples: n,
+    hostSeconds: xs[n - 1]!,
+    guestSeconds: ys[n - 1]!,
+    backwardsNs: Number(worstBackwards(samples.map((s) => s.mono))),
+    medianRttMs: rtts[Math.floor(n / 2)]!,
+  };
+}
+
+export interface SpeedVerdict {
+  passed: boolean;
+  /** (measured - requested) / requested, in percent. */
+  errorPct: number;
+  /** Why it failed; empty when it passed. */
+  problems: string[];
+}
+
+/** Judge a fit against the request: within tolerance, straight enough, never backwards. */
+export function judgeSpeed(fit: SpeedFit, requested: Speed, tolerancePct: number, minR2: number): SpeedVerdict {
+  const want = speedValue(requested);
+  const errorPct = ((fit.speed - want) / want) * 100;
+  const problems: string[] = [];
+  if (Math.abs(errorPct) > tolerancePct) problems.push(`speed ${fit.speed.toFixed(4)}x is ${errorPct.toFixed(2)}% off ${want}x (tolerance ${tolerancePct}%)`);
+  if (fit.r2 < minR2) problems.push(`R² ${fit.r2.toFixed(6)} is below ${minR2}: the guest clock did not flow at a steady rate`);
+  if (fit.backwardsNs > 0) problems.push(`the guest clock went backwards by ${fit.backwardsNs} ns`);
+  return { passed: problems.length === 0, errorPct, problems };
+}
+
+export interface SampleOptions {
+  /** Host milliseconds to keep sampling. */
+  durationMs: number;
+  /** Milliseconds to wait between samples (0: back to back). */
+  intervalMs?: number;
+  /** Called with each sample as it arrives (live progress). */
+  onSample?: (sample: ClockSample, index: number) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Take clock samples for `durationMs` of host time. `readClock` sends one `clock` request to the
+ * agent and resolves with its payload.
+ */
+export async function sampleClock(readClock: () => Promise<string>, opts: SampleOptions): Promise<ClockSample[]> {
+  const samples: ClockSample[] = [];
+  const end = process.hrtime.bigint() + BigInt(Math.round(opts.durationMs * 1e6));
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const sent = process.hrtime.bigint();
+    const payload = await readClock();
+    const received = process.hrtime.bigint();
+    const sample = { ...parseGuestClock(payload), host: (sent + received) / 2n, rtt: received - sent };
+    samples.push(sample);
+    opts.onSample?.(sample, samples.length - 1);
+    if (received >= end) return samples;
+    if (opts.intervalMs) await new Promise((r) => setTimeout(r, opts.intervalMs));
+  }
+}
+
+export interface SpeedMeasurement extends SpeedFit, SpeedVerdict {
+  requested: number;
+  /** The fitted speed (same as `speed`), named for reports. */
+  measured: number;
+  raw: ClockSample[];
+}
+
+export interface MeasureOptions extends SampleOptions {
+  /** The speed the guest should be running at. */
+  expect: Speed;
+  tolerancePct?: number;
+  minR2?: number;
+}
+
+/** Sample, fit and judge in one go: the library form of a `measure` step. */
+export async function measureSpeed(readClock: () => Promise<string>, opts: MeasureOptions): Promise<SpeedMeasurement> {
+  const raw = await sampleClock(readClock, opts);
+  const fit = fitSpeed(raw);
+  const verdict = judgeSpeed(fit, opts.expect, opts.tolerancePct ?? 2, opts.minR2 ?? 0.999);
+  return { ...fit, ...verdict, requested: speedValue(opts.expect), measured: fit.speed, raw };
+}
