@@ -41,9 +41,6 @@ static inline const struct vtime_epoch *vtime_epoch_at(const struct vtime_clock 
  * the newest epoch's start: walks back through the kept epochs (vtime_read.c). */
 uint64_t vtime_fake_before(const struct vtime_clock *c, uint64_t s, uint64_t v);
 
-/* Fake TSC of reference real TSC v under the epochs published now (seqlock retry inside). */
-uint64_t vtime_fake(const struct vtime_clock *c, uint64_t v);
-
 /* 32.32 fixed-point rate nearest to p/q, after vtime_speed_check() accepted p/q. */
 uint64_t vtime_rate_of(uint64_t p, uint64_t q);
 int vtime_speed_check(uint64_t p, uint64_t q);

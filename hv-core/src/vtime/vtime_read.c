@@ -21,7 +21,8 @@ uint64_t vtime_fake_before(const struct vtime_clock *c, uint64_t s, uint64_t v)
 	return vtime_load(&e->g);
 }
 
-uint64_t vtime_fake(const struct vtime_clock *c, uint64_t v)
+/* Fake TSC of reference real TSC v under the epochs published now. */
+static inline uint64_t fake_at(const struct vtime_clock *c, uint64_t v)
 {
 	uint64_t s, fake;
 
@@ -44,7 +45,7 @@ uint64_t vtime_read(const struct vtime_clock *c, unsigned cpu, uint64_t real_tsc
 	const struct vtime_cpu *pc = &c->cpu[cpu & VTIME_CPU_MASK];
 	uint64_t v = real_tsc + (uint64_t)vtime_load(&pc->offset);
 
-	return vtime_fake(c, v) + (uint64_t)vtime_load(&pc->adjust);
+	return fake_at(c, v) + (uint64_t)vtime_load(&pc->adjust);
 }
 
 uint64_t vtime_to_virtual(const struct vtime_clock *c, unsigned cpu, uint64_t real_tsc)
