@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, posix, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TsxHvError } from '../errors.js';
+import { run } from '../util/run.js';
+import type { Target } from './target.js';
+import type { ActionPlan, Operation } from './types.js';
+import { ADMIN_UNIT_DIR, enablingLinks } from './units.js';
+import { snapshotTree } from './snapshot.js';
+
+/**
+ * The agent action (`--agent`): install the tsx-hv guest agent (images/agent, a static binary)
+ * and its systemd unit, and enable the unit, so the guest arms acceleration itself and offers
+ * `tsx-hv-agent speed N`. The binary goes where the unit's ExecStart expects it.
+ */
+export const AGENT_UNIT = 'tsx-hv-agent.service';
+
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface AgentSources {
+  /** The static agent binary; default build/guest/tsx-hv-agent, built with images/agent/Makefile. */
+  binary?: string;
+  /** The unit file; default images/agent/tsx-hv-agent.service. */
+  unit?: string;
+}
+
+/** Build the agent with the images helper's Makefile when no binary was given. */
+export async function agentBinary(given?: string): Promise<string> {
+  if (given) {
+    if (!existsSync(given)) throw new TsxHvError('AGENT_MISSING', `agent binary ${given} does not exist`);
+    return resolve(given);
+  }
+  const out = join(PACKAGE_ROOT, 'build/guest/tsx-hv-agent');
+  await run('make', ['-s', '-C', join(PACKAGE_ROOT, 'images/agent'), `OUT=${out}`], { hint: 'the guest agent is built with gcc -static (images/agent/Makefile)' });
+  return out;
+}
+
+/** The program a unit's ExecStart runs (prefixes like - @ + ! stripped). */
+export function execStartPath(unitText: string): string | null {
+  const m = /^ExecStart=[-@+!:]*(\S+)/m.exec(unitText);
+  return m && m[1]!.startsWith('/') ? m[1]! : null;
+}
+
+export async function planAgent(target: Target, sources: AgentSources = {}): Promise<ActionPlan> {
+  const unitFile = sources.unit ?? join(PACKAGE_ROOT, 'images/agent', AGENT_UNIT);
+  if (!existsSync(unitFile)) throw new TsxHvError('AGENT_MISSING', `agent unit file ${unitFile} does not exist`, { hint: 'give one with --agent-unit, or update the tsx-hv checkout (images/agent)' });
+  const unit = await readFile(unitFile);
+  const installPath = execStartPath(unit.toString('utf8'));
+  if (!installPath) throw new TsxHvError('AGENT_MISSING', `${unitFile} has no absolute ExecStart= path`);
+  const binary = await readFile(await agentBinary(sources.binary));
+  const operations: Operation[] = [
+    { op: 'write', action: 'agent', path: installPath, content: binary, mode: 0o755, why: 'tsx-hv guest agent' },
+    { op: 'write', action: 'agent', path: posix.join(ADMIN_UNIT_DIR, AGENT_UNIT), content: unit, mode: 0o644, why: 'its systemd unit' },
+  ];
+  const tree = await snapshotTree(target, ADMIN_UNIT_DIR);
+  const notes: ActionPlan['notes'] = [];
+  if (enablingLinks(tree, AGENT_UNIT).length === 0) {
+    operations.push({ op: 'command', action: 'agent', systemctl: true, argv: ['enable', AGENT_UNIT], touchesTrees: [ADMIN_UNIT_DIR], why: 'start the agent at boot' });
+  } else {
+    notes.push({ action: 'agent', status: 'unchanged', kind: 'note', subject: AGENT_UNIT, detail: 'already enabled' });
+  }
+  return { operations, notes };
+}

@@ -1,0 +1,31 @@
+import type { Target } from './target.js';
+import type { FileState } from './types.js';
+
+/** Whether two states are the same for revert purposes: type, owner, mode, link target, bytes. */
+export function sameState(a: FileState, b: FileState): boolean {
+  if (a.type !== b.type) return false;
+  switch (a.type) {
+    case 'absent':
+      return true;
+    case 'dir': {
+      const d = b as typeof a;
+      return a.mode === d.mode && a.uid === d.uid && a.gid === d.gid;
+    }
+    case 'link': {
+      const l = b as typeof a;
+      return a.target === l.target && a.uid === l.uid && a.gid === l.gid;
+    }
+    case 'file': {
+      const f = b as typeof a;
+      return a.mode === f.mode && a.uid === f.uid && a.gid === f.gid && a.content.equals(f.content);
+    }
+  }
+}
+
+/** The state of a directory and everything below it, keyed by absolute path. */
+export async function snapshotTree(target: Target, dir: string): Promise<Map<string, FileState>> {
+  const out = new Map<string, FileState>();
+  out.set(dir, await target.state(dir));
+  for (const path of await target.list(dir)) out.set(path, await target.state(path));
+  return out;
+}
