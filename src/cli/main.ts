@@ -5,6 +5,7 @@ import { Output, colorWanted, type GlobalOptions } from './output.js';
 import { registerDoctor } from './doctor.js';
 import { registerFlash } from './flash.js';
 import { registerBuild } from './build.js';
+import { registerProvision } from './provision.js';
 
 /**
  * Each command lives in its own file in src/cli/ and registers itself here. A command file only
@@ -12,7 +13,7 @@ import { registerBuild } from './build.js';
  */
 export type Register = (program: Command, output: () => Output) => void;
 
-const commands: Register[] = [registerDoctor, registerFlash, registerBuild];
+const commands: Register[] = [registerDoctor, registerFlash, registerBuild, registerProvision];
 
 export interface Streams {
   stdout?: NodeJS.WritableStream;
