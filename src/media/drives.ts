@@ -127,11 +127,38 @@ export async function addSysfsFacts(devices: BlockDevice[], sysBlock = '/sys/cla
   }
 }
 
+/** Parse `blkid -p -o export` output (KEY=value lines). */
+export function parseBlkidExport(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+/**
+ * lsblk takes filesystem types and labels from the udev database; on a machine without udev
+ * (containers, minimal VMs) it has none, and the card could not say what will be lost. Probe
+ * those nodes directly with blkid (it reads the superblocks; root only, which flashing needs).
+ */
+export async function addProbedFilesystems(devices: BlockDevice[]): Promise<void> {
+  for (const d of walk(devices)) {
+    if (d.fstype !== null || d.pttype !== null || d.size === 0) continue;
+    const r = await run('blkid', ['-p', '-o', 'export', d.path], { allowFailure: true });
+    const found = parseBlkidExport(r.stdout);
+    d.fstype = found.TYPE ?? null;
+    d.label = found.LABEL ?? null;
+    d.pttype = found.PTTYPE ?? null;
+  }
+}
+
 /** Every block device on the machine, as a tree. */
 export async function discoverDevices(): Promise<BlockDevice[]> {
   const r = await run('lsblk', ['-J', '-b', '-O'], { hint: 'lsblk is part of util-linux' });
   const devices = parseLsblk(r.stdout);
   await addSysfsFacts(devices);
+  await addProbedFilesystems(devices);
   return devices;
 }
 
