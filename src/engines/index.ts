@@ -1,5 +1,5 @@
 export { startMachine } from './start.js';
-export type { EngineMachine, EngineName, MachineOptions, MachinePaths, MachineExit, PowerOffMethod } from './machine.js';
+export type { EngineMachine, EngineName as MachineEngineName, MachineOptions, MachinePaths, MachineExit, PowerOffMethod } from './machine.js';
 export { ENGINES } from './machine.js';
 export { AgentError, parseClock, parseExec, parseReady, parseReply, execRequest, formatRequest } from './agent-protocol.js';
 export type { AgentReady, AgentReply, ClockSample, ExecResult } from './agent-protocol.js';
