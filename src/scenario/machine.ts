@@ -156,33 +156,35 @@ export class Machine {
       for (const key of plan) await this.engine.sendKeys(HOTKEYS[key]);
     }
     this.requested = target;
-    return this.untilSpeed(target, opts.timeoutMs ?? REQUEST_TIMEOUT_MS);
+    const status = await this.settle(target, opts.timeoutMs ?? REQUEST_TIMEOUT_MS);
+    // Before arming the hypervisor holds requests and the guest stays at 1x: nothing to compare.
+    if (status.armed && !sameSpeed(status.speed, target)) throw new GuestError(`asked for ${formatSpeed(target)} (${via}), the hypervisor reports ${formatSpeed(status.speed)}`);
+    return status;
   }
 
   /**
    * Press a hotkey `times` times, reading the guest clock after every press (so a backwards step
-   * during a switch is caught). With `expect`, wait until the hypervisor reports that speed.
+   * during a switch is caught). With `expect`, give the hypervisor up to `settleMs` to report
+   * that speed; either way resolve with the speed it reports (the caller judges).
    */
-  async hotkey(keys: HotkeyName | string[], opts: { times?: number; gapMs?: number; expect?: Speed; timeoutMs?: number } = {}): Promise<HvStatus> {
+  async hotkey(keys: HotkeyName | string[], opts: { times?: number; gapMs?: number; expect?: Speed; settleMs?: number } = {}): Promise<HvStatus> {
     const combo = Array.isArray(keys) ? keys : HOTKEYS[keys];
     for (let i = 0; i < (opts.times ?? 1); i++) {
       await this.engine.sendKeys(combo);
       await this.clock();
       if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
     }
-    const status = opts.expect ? await this.untilSpeed(opts.expect, opts.timeoutMs ?? REQUEST_TIMEOUT_MS) : await this.status();
+    const status = opts.expect ? await this.settle(opts.expect, opts.settleMs ?? 5000) : await this.status();
     this.requested = status.speed;
     return status;
   }
 
-  /** Key presses reach the hypervisor asynchronously: poll STATUS until it shows the speed. */
-  private async untilSpeed(target: Speed, timeoutMs: number): Promise<HvStatus> {
+  /** Key presses reach the hypervisor asynchronously: poll STATUS until it shows `target` or `timeoutMs` passes. */
+  private async settle(target: Speed, timeoutMs: number): Promise<HvStatus> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const status = await this.status();
-      // Before arming the hypervisor holds requests and the guest stays at 1x: nothing to wait for.
-      if (sameSpeed(status.speed, target) || !status.armed) return status;
-      if (Date.now() >= deadline) throw new GuestError(`the hypervisor reports ${formatSpeed(status.speed)}, expected ${formatSpeed(target)}`);
+      if (sameSpeed(status.speed, target) || Date.now() >= deadline) return status;
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -8,7 +8,7 @@ import { MissingToolError, TimeoutError, TsxHvError } from '../errors.js';
 import { judgeSleep, type Machine } from './machine.js';
 import { exitCodeFor, type Reporter, type RunSummary, type ScenarioResult, type StepResult, type StepStatus } from './result.js';
 import type { MachineSpec, Scenario, Step } from './schema.js';
-import { formatSpeed, speedValue } from './speed.js';
+import { formatSpeed, sameSpeed, speedValue } from './speed.js';
 
 export type BootFunction = (spec: MachineSpec, signal: AbortSignal) => Promise<Machine>;
 
@@ -77,9 +77,12 @@ async function runStep(machine: Machine, step: Step, progress: (text: string) =>
     case 'hotkey': {
       const st = await machine.hotkey(step.keys, { times: step.times, gapMs: step.gapS * 1000, expect: step.expect });
       const hist = machine.clockHistory;
+      const problems: string[] = [];
+      if (step.expect && !sameSpeed(step.expect, st.speed)) problems.push(`expected ${formatSpeed(step.expect)}`);
+      if (hist.backwardsNs > 0) problems.push(`the guest clock went backwards by ${hist.backwardsNs} ns since boot`);
       return {
-        status: hist.backwardsNs > 0 ? 'fail' : 'pass',
-        message: `${step.times} press(es), a clock read after each; now ${formatSpeed(st.speed)}${hist.backwardsNs > 0 ? `; the guest clock went backwards by ${hist.backwardsNs} ns since boot` : ''}`,
+        status: problems.length ? 'fail' : 'pass',
+        message: [`${step.times} press(es), a clock read after each; now ${formatSpeed(st.speed)}`, ...problems].join('; '),
         backwardsNs: hist.backwardsNs,
         details: { hvSpeed: formatSpeed(st.speed), armed: st.armed },
       };
