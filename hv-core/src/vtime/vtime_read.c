@@ -21,8 +21,9 @@ uint64_t vtime_fake_before(const struct vtime_clock *c, uint64_t s, uint64_t v)
 	return vtime_load(&e->g);
 }
 
-/* Fake TSC of reference real TSC v under the epochs published now. */
-static inline uint64_t fake_at(const struct vtime_clock *c, uint64_t v)
+/* Fake TSC of reference real TSC v under the epochs published now: the general case, with
+ * the sequence-lock retry and the walk-back. */
+static uint64_t fake_at(const struct vtime_clock *c, uint64_t v)
 {
 	uint64_t s, fake;
 
@@ -31,21 +32,39 @@ static inline uint64_t fake_at(const struct vtime_clock *c, uint64_t v)
 		/* Epoch s/2 is complete even while s is odd: a writer only fills slot s/2 + 1. */
 		const struct vtime_epoch *e = vtime_epoch_at(c, s >> 1);
 		uint64_t d = v - vtime_load(&e->u);
-		if (__builtin_expect((int64_t)d >= 0, 1))
+		if ((int64_t)d >= 0)
 			fake = vtime_load(&e->g) + vtime_scale(d, vtime_load(&e->rate));
 		else
 			fake = vtime_fake_before(c, s, v);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	} while (__builtin_expect(vtime_load(&c->seq) != s, 0));
+	} while (vtime_load(&c->seq) != s);
 	return fake;
 }
 
+static __attribute__((noinline, cold)) uint64_t read_slow(const struct vtime_clock *c,
+							   const struct vtime_cpu *pc, uint64_t v)
+{
+	return fake_at(c, v) + (uint64_t)vtime_load(&pc->adjust);
+}
+
+/* The fast path is straight-line: the newest epoch, one product, one sequence re-check. A read
+ * before the newest start or one overtaken by a writer leaves through read_slow (a tail call),
+ * so the fast path saves no registers and has no loop. */
 uint64_t vtime_read(const struct vtime_clock *c, unsigned cpu, uint64_t real_tsc)
 {
 	const struct vtime_cpu *pc = &c->cpu[cpu & VTIME_CPU_MASK];
 	uint64_t v = real_tsc + (uint64_t)vtime_load(&pc->offset);
+	uint64_t s = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+	const struct vtime_epoch *e = vtime_epoch_at(c, s >> 1);
+	uint64_t d = v - vtime_load(&e->u);
 
-	return fake_at(c, v) + (uint64_t)vtime_load(&pc->adjust);
+	if (__builtin_expect((int64_t)d < 0, 0))
+		return read_slow(c, pc, v);
+	uint64_t fake = vtime_load(&e->g) + vtime_scale(d, vtime_load(&e->rate));
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__builtin_expect(vtime_load(&c->seq) != s, 0))
+		return read_slow(c, pc, v);
+	return fake + (uint64_t)vtime_load(&pc->adjust);
 }
 
 uint64_t vtime_to_virtual(const struct vtime_clock *c, unsigned cpu, uint64_t real_tsc)
