@@ -1,0 +1,15 @@
+/* boot.h - what the boot code (src/boot) gives the rest of the hypervisor. */
+#ifndef TSX_HV_BOOT_H
+#define TSX_HV_BOOT_H
+
+#include <stdint.h>
+
+#define BOOT_CS 0x08 /* host 64-bit code selector of boot_gdt (entry.S) */
+
+/* The hypervisor's physical region [HV_BASE, HV_END) from linker.ld. */
+extern char hv_image_start[], hv_image_end[], hv_heap_start[], hv_heap_end[];
+
+void exceptions_init(void);
+void hv_main(uint32_t magic, uint32_t info);
+
+#endif

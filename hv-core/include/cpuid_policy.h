@@ -1,0 +1,18 @@
+/*
+ * cpuid_policy.h - what CPUID tells the guest (the whole policy is in cpuid_policy.c).
+ */
+#ifndef TSX_HV_CPUID_POLICY_H
+#define TSX_HV_CPUID_POLICY_H
+
+#include <stdint.h>
+
+#include "x86.h"
+
+#define HV_CPUID_BASE 0x40000000u
+#define HV_CPUID_MAX 0x40000001u
+#define HV_CPUID_SIGNATURE "tsx-hv-vtime" /* EBX:ECX:EDX of leaf 0x40000000 */
+
+/* The guest's view of CPUID(leaf, subleaf): the host's answer filtered by the policy. */
+struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * guest_time.h - the guest's clock: the one vtime timeline plus arming (calibration guard:
+ * 1x until armed by hypercall, control command or the boot grace period) and the real TSC
+ * frequency the hypervisor measured. All TSC answers to the guest come from here (vtime).
+ */
+#ifndef TSX_HV_GUEST_TIME_H
+#define TSX_HV_GUEST_TIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vtime.h"
+
+/* Real TSC ticks per second, measured against the PIT at boot. */
+uint64_t tsc_hz(void);
+void tsc_calibrate(void);
+
+void guest_time_init(unsigned cpus, uint64_t real_now, unsigned grace_seconds);
+/* The guest's TSC on `cpu` at raw real TSC `real` (the RDTSC path: no lock, no division). */
+uint64_t guest_time_read(unsigned cpu, uint64_t real);
+/* Returns a vtime_err (VTIME_OK, VTIME_EINVAL, VTIME_ERANGE); logs the change with `who`. */
+int guest_time_set_speed(uint64_t p, uint64_t q, const char *who);
+int guest_time_arm(const char *who);
+/* Arms the clock once the grace period has passed. */
+void guest_time_poll(uint64_t real_now);
+void guest_time_state(struct vtime_state *out);
+/* The speed a user asked for: the current one when armed, the pending one before. */
+void guest_time_requested(uint64_t *p, uint64_t *q);
+int guest_time_write_tsc(unsigned cpu, uint64_t real, uint64_t value);
+int guest_time_write_tsc_adjust(unsigned cpu, int64_t value);
+int64_t guest_time_read_tsc_adjust(unsigned cpu);
+
+#endif

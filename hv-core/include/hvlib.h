@@ -1,0 +1,29 @@
+/*
+ * hvlib.h - freestanding helpers of the hypervisor: memory/string functions with the C
+ * library's names (gcc may emit calls to memcpy/memset itself, and host unit tests link the
+ * pure modules against the host libc unchanged), a bounded formatter, the serial log and panic.
+ */
+#ifndef TSX_HV_HVLIB_H
+#define TSX_HV_HVLIB_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+
+/* snprintf subset: %s %c %d %i %u %x %X %p with optional 0 flag, width, l/ll/z length.
+ * Always NUL-terminates (when size > 0); returns the length it would have written. */
+int hv_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int hv_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))
+
+#endif

@@ -1,0 +1,104 @@
+/*
+ * svm.c - enabling SVM and building the VMCB (AMD APM vol. 2, 15.4 "Enabling SVM", 15.5
+ * "VMRUN", 15.10 "I/O intercepts", 15.11 "MSR intercepts").
+ *
+ * Intercepts: VMRUN (required by VMRUN's consistency checks), CPUID, RDTSC + RDTSCP (QEMU TCG
+ * reports RDTSCP as RDTSC; real hardware uses 0x87), HLT (idle: the control port is polled
+ * while the guest waits), SHUTDOWN, VMMCALL (hypercalls), the other SVM instructions (SVM is
+ * hidden from the guest: #UD), I/O ports hooked by devices, and the MSRs msr_policy owns.
+ */
+#include "svm.h"
+#include "hvlib.h"
+#include "log.h"
+#include "msr_policy.h"
+#include "page_alloc.h"
+#include "vcpu.h"
+#include "x86.h"
+
+#define CPUID_EXT_SVM (1u << 2)     /* CPUID 0x80000001 ECX */
+#define CPUID_SVM_NPT (1u << 0)     /* CPUID 0x8000000A EDX */
+#define VM_CR_SVMDIS (1ull << 4)
+#define GUEST_ASID 1
+#define TLB_CONTROL_FLUSH_ALL 1
+#define PAT_POWER_ON 0x0007040600070406ull
+
+static uint8_t *msrpm;
+static uint8_t *iopm;
+
+const char *svm_unsupported_reason(void)
+{
+	if (cpuid(0x80000000, 0).eax < 0x8000000A)
+		return "CPU has no extended leaf 0x8000000A";
+	if (!(cpuid(0x80000001, 0).ecx & CPUID_EXT_SVM))
+		return "CPU has no SVM (AMD-V); QEMU needs -cpu ...,+svm";
+	if (!(cpuid(0x8000000A, 0).edx & CPUID_SVM_NPT))
+		return "CPU has no nested paging; QEMU needs -cpu ...,+npt";
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS)
+		return "SVM is disabled by the firmware (VM_CR.SVMDIS)";
+	return NULL;
+}
+
+/* MSR permission map: 2 bits per MSR (read, write) in three 2 KiB ranges, table 15-?? of
+ * APM vol. 2, 15.11 "MSR Intercepts". MSRs outside the ranges always exit. */
+static void msrpm_set(uint32_t msr, bool read, bool write)
+{
+	uint32_t base;
+	if (msr < 0x2000)
+		base = 0;
+	else if (msr >= 0xC0000000 && msr < 0xC0002000)
+		base = 0x800 * 8, msr -= 0xC0000000;
+	else if (msr >= 0xC0010000 && msr < 0xC0012000)
+		base = 0x1000 * 8, msr -= 0xC0010000;
+	else
+		return;
+	uint32_t bit = base + msr * 2;
+	if (read)
+		msrpm[bit / 8] |= (uint8_t)(1u << (bit % 8));
+	if (write)
+		msrpm[(bit + 1) / 8] |= (uint8_t)(1u << ((bit + 1) % 8));
+}
+
+static void iopm_set(uint16_t port, uint16_t count)
+{
+	for (uint32_t p = port; p < (uint32_t)port + count; p++)
+		iopm[p / 8] |= (uint8_t)(1u << (p % 8));
+}
+
+void svm_cpu_init(struct cpu *c, uint64_t npt_root)
+{
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	c->hsave_pa = virt_to_phys(page_alloc(1));
+	wrmsr(MSR_VM_HSAVE_PA, c->hsave_pa);
+
+	if (!msrpm) {
+		msrpm = page_alloc(SVM_MSRPM_SIZE / PAGE_SIZE);
+		iopm = page_alloc(SVM_IOPM_SIZE / PAGE_SIZE);
+		for (unsigned i = 0; i < msr_policy_count(); i++) {
+			const struct msr_intercept *m = msr_policy_at(i);
+			msrpm_set(m->msr, m->read, m->write);
+		}
+		for (unsigned i = 0; i < io_hook_count(); i++)
+			iopm_set(io_hook_at(i)->base, io_hook_at(i)->count);
+	}
+
+	struct vmcb *v = page_alloc(1);
+	c->vmcb = v;
+	c->vmcb_pa = virt_to_phys(v);
+	v->control.intercept_misc1 = SVM_INTERCEPT_RDTSC | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT |
+				     SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO_PROT |
+				     SVM_INTERCEPT_MSR_PROT | SVM_INTERCEPT_SHUTDOWN;
+	v->control.intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
+				     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE |
+				     SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT |
+				     SVM_INTERCEPT_RDTSCP;
+	v->control.iopm_base_pa = virt_to_phys(iopm);
+	v->control.msrpm_base_pa = virt_to_phys(msrpm);
+	v->control.guest_asid = GUEST_ASID;
+	v->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+	v->control.np_enable = 1;
+	v->control.n_cr3 = npt_root;
+	v->save.g_pat = PAT_POWER_ON;
+	v->save.dr6 = 0xFFFF0FF0;
+	v->save.dr7 = 0x400;
+}
+

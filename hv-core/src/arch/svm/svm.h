@@ -1,0 +1,27 @@
+/* svm.h - AMD SVM backend internals (src/arch/svm only). */
+#ifndef TSX_HV_SVM_H
+#define TSX_HV_SVM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu.h"
+#include "vmcb.h"
+
+static inline struct vmcb *cpu_vmcb(struct cpu *c)
+{
+	return (struct vmcb *)c->vmcb;
+}
+
+/* Checks CPUID for SVM + nested paging; returns NULL or the reason it cannot run. */
+const char *svm_unsupported_reason(void);
+/* EFER.SVME, host save area, VMCB with this hypervisor's intercepts, nested paging rooted at
+ * npt_root. */
+void svm_cpu_init(struct cpu *c, uint64_t npt_root);
+uint64_t npt_build(uint64_t top, uint64_t hv_base, uint64_t hv_end, uint64_t scratch_pa);
+void svm_world_switch(struct guest_regs *regs, uint64_t vmcb_pa);
+/* Runs the guest on this CPU forever, handling exits. */
+__attribute__((noreturn)) void svm_run(struct cpu *c);
+void svm_dump_guest(struct cpu *c);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * Host exception vectors 0-31. The hypervisor runs with interrupts off (and GIF clear
+ * between VMRUNs), so only CPU exceptions can arrive here: each is either the expected #GP of
+ * rdmsr_safe/wrmsr_safe, resumed at its fixup, or a hypervisor bug, reported by
+ * hv_exception() as a panic. AMD APM vol. 2, 8.2 (vectors) and 8.9.3 (64-bit stack frame).
+ */
+	.text
+	.code64
+
+.macro VECTOR n, has_error
+	.balign 16
+vector_\n:
+	.if \has_error == 0
+	pushq $0
+	.endif
+	pushq $\n
+	jmp exception_common
+.endm
+
+	VECTOR 0, 0
+	VECTOR 1, 0
+	VECTOR 2, 0
+	VECTOR 3, 0
+	VECTOR 4, 0
+	VECTOR 5, 0
+	VECTOR 6, 0
+	VECTOR 7, 0
+	VECTOR 8, 1
+	VECTOR 9, 0
+	VECTOR 10, 1
+	VECTOR 11, 1
+	VECTOR 12, 1
+	VECTOR 13, 1
+	VECTOR 14, 1
+	VECTOR 15, 0
+	VECTOR 16, 0
+	VECTOR 17, 1
+	VECTOR 18, 0
+	VECTOR 19, 0
+	VECTOR 20, 0
+	VECTOR 21, 1
+	VECTOR 22, 0
+	VECTOR 23, 0
+	VECTOR 24, 0
+	VECTOR 25, 0
+	VECTOR 26, 0
+	VECTOR 27, 0
+	VECTOR 28, 0
+	VECTOR 29, 1
+	VECTOR 30, 1
+	VECTOR 31, 0
+
+exception_common:
+	pushq %r15
+	pushq %r14
+	pushq %r13
+	pushq %r12
+	pushq %r11
+	pushq %r10
+	pushq %r9
+	pushq %r8
+	pushq %rbp
+	pushq %rdi
+	pushq %rsi
+	pushq %rdx
+	pushq %rcx
+	pushq %rbx
+	pushq %rax
+	movq %rsp, %rdi
+	call hv_exception
+	popq %rax
+	popq %rbx
+	popq %rcx
+	popq %rdx
+	popq %rsi
+	popq %rdi
+	popq %rbp
+	popq %r8
+	popq %r9
+	popq %r10
+	popq %r11
+	popq %r12
+	popq %r13
+	popq %r14
+	popq %r15
+	addq $16, %rsp
+	iretq
+
+	.data
+	.balign 8
+	.globl exception_vectors
+exception_vectors:
+	.set i, 0
+	.rept 32
+	.quad vector_0 + i * 16
+	.set i, i + 1
+	.endr
+
+/* int rdmsr_safe(uint32_t msr, uint64_t *value) */
+	.text
+	.globl rdmsr_safe
+rdmsr_safe:
+	movl %edi, %ecx
+	.globl rdmsr_safe_insn
+rdmsr_safe_insn:
+	rdmsr
+	shlq $32, %rdx
+	movl %eax, %eax
+	orq %rdx, %rax
+	movq %rax, (%rsi)
+	xorl %eax, %eax
+	ret
+	.globl rdmsr_safe_fixup
+rdmsr_safe_fixup:
+	movq $0, (%rsi)
+	movl $-1, %eax
+	ret
+
+/* int wrmsr_safe(uint32_t msr, uint64_t value) */
+	.globl wrmsr_safe
+wrmsr_safe:
+	movl %edi, %ecx
+	movl %esi, %eax
+	movq %rsi, %rdx
+	shrq $32, %rdx
+	.globl wrmsr_safe_insn
+wrmsr_safe_insn:
+	wrmsr
+	xorl %eax, %eax
+	ret
+	.globl wrmsr_safe_fixup
+wrmsr_safe_fixup:
+	movl $-1, %eax
+	ret

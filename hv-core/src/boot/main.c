@@ -1,0 +1,99 @@
+/*
+ * main.c - hv_main: from the multiboot2 hand-over to the guest's first VMRUN.
+ * Order matters: the boot information is copied before any guest memory is written; devices
+ * register their port hooks before the SVM code builds the permission maps.
+ */
+#include "boot.h"
+#include "config.h"
+#include "control_port.h"
+#include "cpu.h"
+#include "guest_time.h"
+#include "hv_port.h"
+#include "hvlib.h"
+#include "i8042.h"
+#include "linux_loader.h"
+#include "log.h"
+#include "multiboot.h"
+#include "page_alloc.h"
+#include "power.h"
+#include "serial.h"
+#include "../arch/svm/svm.h"
+#include "x86.h"
+
+#define MBI_LIMIT (1u << 20)
+#define RSDP_GUEST_PAGE 0x19000ull /* reserved in the guest e820 (linux_loader scaffold end) */
+
+static struct boot_info boot;
+static struct guest_memory guest_mem;
+
+static void report_config(const char *word, size_t length, const char *why)
+{
+	char w[96];
+	size_t n = length < sizeof(w) - 1 ? length : sizeof(w) - 1;
+	memcpy(w, word, n);
+	w[n] = '\0';
+	hv_log("command line: ignoring \"%s\": %s", w, why);
+}
+
+static void build_guest_memory(void)
+{
+	struct mem_range reserve[2] = {
+		{ (uint64_t)hv_image_start, (uint64_t)hv_heap_end - (uint64_t)hv_image_start, MEM_RESERVED },
+		{ 0, 0, MEM_RESERVED },
+	};
+	if (boot.rsdp_length) {
+		reserve[1].base = RSDP_GUEST_PAGE;
+		reserve[1].length = PAGE_SIZE;
+	}
+	int n = e820_build(boot.mmap, boot.mmap_count, reserve, 2, guest_mem.map, E820_MAX_ENTRIES);
+	if (n <= 0)
+		hv_panic("cannot build the guest memory map (%u firmware entries)", boot.mmap_count);
+	guest_mem.count = (unsigned)n;
+	for (unsigned i = 0; i < guest_mem.count; i++)
+		hv_log("e820 %016lx-%016lx type %u", guest_mem.map[i].addr,
+		       guest_mem.map[i].addr + guest_mem.map[i].size - 1, guest_mem.map[i].type);
+	if (boot.rsdp_length) {
+		memset(phys_to_virt(RSDP_GUEST_PAGE), 0, PAGE_SIZE);
+		memcpy(phys_to_virt(RSDP_GUEST_PAGE), boot.rsdp, boot.rsdp_length);
+		guest_mem.rsdp_addr = RSDP_GUEST_PAGE;
+	}
+}
+
+void hv_main(uint32_t magic, uint32_t info)
+{
+	serial_init(SERIAL_DEFAULT_PORT);
+	exceptions_init();
+	int err = multiboot2_parse(magic, phys_to_virt(info), MBI_LIMIT, &boot);
+	struct hv_config cfg;
+	config_parse(err ? "" : boot.cmdline, &cfg, report_config);
+	if (cfg.serial_port != SERIAL_DEFAULT_PORT)
+		serial_init(cfg.serial_port);
+	hv_log("tsx-hv starting (hypervisor memory %lx-%lx, log on port %x)",
+	       (uint64_t)hv_image_start, (uint64_t)hv_heap_end, serial_base());
+	if (err)
+		hv_panic("%s", multiboot2_strerror(err));
+	if (boot.truncated)
+		hv_log("boot information: %u entries or strings truncated", boot.truncated);
+	power_set_action(cfg.on_shutdown);
+	power_init(boot.rsdp, boot.rsdp_length);
+	const char *why = svm_unsupported_reason();
+	if (why)
+		hv_panic("cannot virtualise: %s", why);
+
+	tsc_calibrate();
+	build_guest_memory();
+	hv_port_hide();
+	i8042_hotkeys_init(&cfg.hotkeys);
+
+	struct cpu *c = this_cpu();
+	uint64_t scratch = virt_to_phys(page_alloc(1));
+	uint64_t npt = npt_build(e820_top(guest_mem.map, guest_mem.count), (uint64_t)hv_image_start,
+				 (uint64_t)hv_heap_end, scratch);
+	svm_cpu_init(c, npt);
+	linux_load(c, &boot, &guest_mem);
+	hv_log("grace %us, on-shutdown %s, heap used %lu KiB", cfg.grace_seconds,
+	       power_action_name(cfg.on_shutdown), page_alloc_used() / 1024);
+	control_port_init();
+	guest_time_init(1, rdtsc(), cfg.grace_seconds);
+	svm_run(c);
+}

@@ -1,0 +1,129 @@
+/*
+ * control_port.c - runs control commands arriving on the hypervisor UART and writes the
+ * replies (docs/control-protocol.md). Polled from the exit path every millisecond of real
+ * time and continuously while the guest idles in HLT, so a command is answered within a
+ * few milliseconds whether the guest is busy or idle.
+ */
+#include "control_port.h"
+#include "control_protocol.h"
+#include "guest_time.h"
+#include "hvlib.h"
+#include "log.h"
+#include "serial.h"
+#include "x86.h"
+
+#define POLL_INTERVAL_MS 1
+#define MAX_BYTES_PER_POLL 256
+#define STATUS_MAX 1400
+
+static struct control_reader reader;
+static uint64_t poll_interval, last_poll;
+
+void control_port_init(void)
+{
+	control_reader_init(&reader);
+	poll_interval = tsc_hz() / 1000 * POLL_INTERVAL_MS;
+}
+
+static uint64_t cycles_to_ns(uint64_t cycles)
+{
+	uint64_t hz = tsc_hz();
+	return hz ? cycles / (hz / 1000000) * 1000 + (cycles % (hz / 1000000)) * 1000 / (hz / 1000000)
+		  : 0;
+}
+
+/* Closes a one-second window of the exit counters (rates reported by status). */
+static void update_rates(struct cpu *c, uint64_t now)
+{
+	struct exit_stats *s = &c->stats;
+	if (!s->window_start_tsc) {
+		s->window_start_tsc = now;
+		return;
+	}
+	uint64_t elapsed = now - s->window_start_tsc;
+	if (elapsed < tsc_hz())
+		return;
+	uint64_t rdtsc_total = s->count[EXIT_KIND_RDTSC] + s->count[EXIT_KIND_RDTSCP];
+	uint64_t exits = s->total - s->window_exits;
+	s->last_rdtsc_per_s = (rdtsc_total - s->window_rdtsc) * tsc_hz() / elapsed;
+	s->last_exits_per_s = exits * tsc_hz() / elapsed;
+	s->last_ns_per_exit = exits ? cycles_to_ns((s->host_cycles - s->window_cycles) / exits) : 0;
+	s->window_start_tsc = now;
+	s->window_rdtsc = rdtsc_total;
+	s->window_exits = s->total;
+	s->window_cycles = s->host_cycles;
+}
+
+static void reply_status(struct cpu *c)
+{
+	char buf[STATUS_MAX];
+	struct vtime_state st;
+	uint64_t real = rdtsc();
+	guest_time_state(&st);
+	uint64_t virt = guest_time_read(c->index, real);
+	struct exit_stats *s = &c->stats;
+	uint64_t rdtsc_exits = s->count[EXIT_KIND_RDTSC] + s->count[EXIT_KIND_RDTSCP];
+	int n = hv_snprintf(buf, sizeof(buf),
+			    "ok {\"speed\":\"%lu/%lu\",\"p\":%lu,\"q\":%lu,\"pending\":\"%lu/%lu\","
+			    "\"armed\":%s,\"epochs\":%lu,\"tsc_hz\":%lu,\"real_tsc\":%lu,"
+			    "\"virtual_tsc\":%lu,\"exits\":{",
+			    st.p, st.q, st.p, st.q, st.pending_p, st.pending_q,
+			    st.armed ? "true" : "false", st.epoch_count, tsc_hz(), real, virt);
+	for (unsigned k = 0; k < EXIT_KIND_COUNT && n < (int)sizeof(buf); k++)
+		n += hv_snprintf(buf + n, sizeof(buf) - (size_t)n, "%s\"%s\":%lu", k ? "," : "",
+				 exit_kind_name(k), s->count[k]);
+	if (n < (int)sizeof(buf))
+		hv_snprintf(buf + n, sizeof(buf) - (size_t)n,
+			    "},\"exits_total\":%lu,\"exits_per_s\":%lu,\"rdtsc_exits_per_s\":%lu,"
+			    "\"host_ns_per_exit\":%lu,\"host_ns_per_exit_window\":%lu,"
+			    "\"host_ns_per_rdtsc_exit\":%lu}",
+			    s->total, s->last_exits_per_s, s->last_rdtsc_per_s,
+			    s->total ? cycles_to_ns(s->host_cycles / s->total) : 0, s->last_ns_per_exit,
+			    rdtsc_exits ? cycles_to_ns(s->rdtsc_host_cycles / rdtsc_exits) : 0);
+	hv_line("%s", buf);
+}
+
+static void execute(struct cpu *c, const struct control_request *r)
+{
+	int err;
+	switch (r->command) {
+	case CONTROL_SPEED:
+		err = guest_time_set_speed(r->p, r->q, "control port");
+		if (err)
+			hv_line("err RANGE speed must be between 1/1000 and 10000");
+		else
+			hv_line("ok speed %lu/%lu", r->p, r->q);
+		break;
+	case CONTROL_STATUS:
+		reply_status(c);
+		break;
+	case CONTROL_ARM:
+		guest_time_arm("control port");
+		hv_line("ok armed");
+		break;
+	case CONTROL_HELP:
+		hv_line("ok commands: speed N | speed P/Q (1/1000..10000) | status | arm | help");
+		break;
+	case CONTROL_ERROR:
+		hv_line("err %s %s", r->code, r->message);
+		break;
+	}
+}
+
+void hv_poll(struct cpu *c, uint64_t now)
+{
+	last_poll = now;
+	struct control_request req;
+	uint8_t byte;
+	for (unsigned i = 0; i < MAX_BYTES_PER_POLL && serial_read(&byte); i++)
+		if (control_reader_feed(&reader, byte, &req))
+			execute(c, &req);
+	guest_time_poll(now);
+	update_rates(c, now);
+}
+
+void hv_poll_if_due(struct cpu *c, uint64_t now)
+{
+	if (now - last_poll >= poll_interval)
+		hv_poll(c, now);
+}

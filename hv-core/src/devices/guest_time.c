@@ -1,0 +1,92 @@
+/*
+ * guest_time.c - owns the machine's vtime_clock and the calibration guard.
+ *
+ * The guest boots at 1x so that Linux calibrates its TSC (and the LAPIC timer against it)
+ * at the true rate; speed requests before arming are held by vtime and applied when the
+ * clock is armed: by the guest agent's ARM hypercall after calibration, by `arm` on the
+ * control port, or `grace=` seconds after the guest started (0 = never).
+ */
+#include "guest_time.h"
+#include "log.h"
+#include "x86.h"
+
+static struct vtime_clock clock;
+static uint64_t grace_deadline; /* real TSC; 0 = no automatic arming */
+
+void guest_time_init(unsigned cpus, uint64_t real_now, unsigned grace_seconds)
+{
+	vtime_init(&clock, cpus, real_now);
+	/* One guest CPU: readers and writers are serialised by the exit loop, so an epoch may
+	 * start at the writer's real_now (vtime.h, vtime_set_publish_lead). */
+	vtime_set_publish_lead(&clock, 0);
+	grace_deadline = grace_seconds ? real_now + (uint64_t)grace_seconds * tsc_hz() : 0;
+}
+
+uint64_t guest_time_read(unsigned cpu, uint64_t real)
+{
+	return vtime_read(&clock, cpu, real);
+}
+
+static const char *speed_error(int err)
+{
+	return err == VTIME_ERANGE ? "out of range" : "invalid";
+}
+
+int guest_time_set_speed(uint64_t p, uint64_t q, const char *who)
+{
+	int err = vtime_set_speed(&clock, rdtsc(), p, q);
+	if (err)
+		hv_log("speed %lu/%lu from %s refused: %s", p, q, who, speed_error(err));
+	else if (vtime_armed(&clock))
+		hv_log("speed %lu/%lu (%s)", p, q, who);
+	else
+		hv_log("speed %lu/%lu pending until armed (%s)", p, q, who);
+	return err;
+}
+
+int guest_time_arm(const char *who)
+{
+	if (vtime_armed(&clock))
+		return VTIME_OK;
+	int err = vtime_arm(&clock, rdtsc());
+	struct vtime_state s;
+	vtime_get_state(&clock, &s);
+	hv_log("armed by %s, speed %lu/%lu", who, s.p, s.q);
+	return err;
+}
+
+void guest_time_poll(uint64_t real_now)
+{
+	if (grace_deadline && real_now >= grace_deadline) {
+		grace_deadline = 0;
+		guest_time_arm("grace period");
+	}
+}
+
+void guest_time_state(struct vtime_state *out)
+{
+	vtime_get_state(&clock, out);
+}
+
+void guest_time_requested(uint64_t *p, uint64_t *q)
+{
+	struct vtime_state s;
+	vtime_get_state(&clock, &s);
+	*p = s.armed ? s.p : s.pending_p;
+	*q = s.armed ? s.q : s.pending_q;
+}
+
+int guest_time_write_tsc(unsigned cpu, uint64_t real, uint64_t value)
+{
+	return vtime_write_tsc(&clock, cpu, real, value);
+}
+
+int guest_time_write_tsc_adjust(unsigned cpu, int64_t value)
+{
+	return vtime_write_tsc_adjust(&clock, cpu, value);
+}
+
+int64_t guest_time_read_tsc_adjust(unsigned cpu)
+{
+	return vtime_read_tsc_adjust(&clock, cpu);
+}

@@ -1,0 +1,28 @@
+/*
+ * hv_port.c - hides the hypervisor's UART from the guest. Its 8 I/O ports are intercepted:
+ * guest reads return 0xFF (an empty ISA bus: Linux's 8250 probe finds no UART there) and
+ * guest writes are dropped, so the guest can neither see the log nor inject commands.
+ */
+#include "hv_port.h"
+#include "serial.h"
+#include "vcpu.h"
+
+static uint32_t absent_in(uint16_t port, unsigned size)
+{
+	(void)port;
+	(void)size;
+	return 0xFFFFFFFFu;
+}
+
+static void absent_out(uint16_t port, unsigned size, uint32_t value)
+{
+	(void)port;
+	(void)size;
+	(void)value;
+}
+
+void hv_port_hide(void)
+{
+	struct io_hook hook = { serial_base(), SERIAL_PORT_COUNT, absent_in, absent_out };
+	io_hook_register(&hook);
+}

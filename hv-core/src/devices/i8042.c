@@ -1,0 +1,53 @@
+/*
+ * i8042.c - watches the keyboard controller's data port 0x60 for hotkeys. Reads are done
+ * on the guest's behalf and passed through unless the byte is a bound hotkey (hotkeys.c
+ * decides; the guest reads a harmless substitute instead). Mouse bytes (status bit 5,
+ * "auxiliary output buffer full") are never inspected. Writes pass through unchanged.
+ * Port layout: IBM PS/2 Technical Reference, "Keyboard/Auxiliary Device Controller".
+ */
+#include "i8042.h"
+#include "guest_time.h"
+#include "log.h"
+#include "vcpu.h"
+#include "x86.h"
+
+#define I8042_DATA 0x60
+#define I8042_STATUS 0x64
+#define I8042_STATUS_AUX 0x20
+
+static struct hotkeys keys;
+
+static uint32_t data_in(uint16_t port, unsigned size)
+{
+	uint8_t status = inb(I8042_STATUS);
+	uint8_t byte = inb(port);
+	(void)size;
+	if (status & I8042_STATUS_AUX)
+		return byte;
+	struct hotkey_result r = hotkeys_feed(&keys, byte);
+	if (r.action != HOTKEY_NONE) {
+		uint64_t p, q, np, nq;
+		guest_time_requested(&p, &q);
+		hotkeys_apply(r.action, p, q, &np, &nq);
+		hv_log("hotkey %s: %lu/%lu -> %lu/%lu", hotkeys_action_name(r.action), p, q, np, nq);
+		guest_time_set_speed(np, nq, "hotkey");
+	}
+	return r.swallow ? r.replacement : byte;
+}
+
+static void data_out(uint16_t port, unsigned size, uint32_t value)
+{
+	(void)size;
+	outb(port, (uint8_t)value);
+}
+
+void i8042_hotkeys_init(const struct hotkeys *bindings)
+{
+	keys = *bindings;
+	if (!keys.count) {
+		hv_log("hotkeys off");
+		return;
+	}
+	struct io_hook hook = { I8042_DATA, 1, data_in, data_out };
+	io_hook_register(&hook);
+}

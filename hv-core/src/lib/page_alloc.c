@@ -1,0 +1,25 @@
+/* page_alloc.c - bump allocator over [hv_heap_start, hv_heap_end) (linker.ld). */
+#include "page_alloc.h"
+#include "boot.h"
+#include "hvlib.h"
+#include "log.h"
+
+static uint64_t next;
+
+void *page_alloc(unsigned count)
+{
+	if (!next)
+		next = (uint64_t)hv_heap_start;
+	uint64_t size = (uint64_t)count * PAGE_SIZE;
+	if (next + size > (uint64_t)hv_heap_end)
+		hv_panic("page allocator exhausted (%u pages requested)", count);
+	void *p = phys_to_virt(next);
+	next += size;
+	memset(p, 0, size);
+	return p;
+}
+
+uint64_t page_alloc_used(void)
+{
+	return next ? next - (uint64_t)hv_heap_start : 0;
+}
