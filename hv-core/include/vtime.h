@@ -16,11 +16,18 @@
  * docs/design/vtime.md.
  *
  * Concurrency: readers (vtime_read, vtime_to_virtual, vtime_to_real, vtime_get_state) never
- * block writers and never take a lock; they retry while a writer publishes. Writers
- * (vtime_set_speed, vtime_arm, vtime_set_publish_lead) serialise among themselves with an
- * internal spin lock. vtime_write_tsc / vtime_write_tsc_adjust / vtime_set_cpu_offset change
- * per-CPU state and must be called on (or on behalf of) that CPU only, with no concurrent
- * vtime_read for the same CPU; vtime_init must complete before any other call.
+ * take a lock; they retry if a writer published meanwhile and wait out a publication in
+ * progress (a few dozen instructions). Writers (vtime_set_speed, vtime_arm,
+ * vtime_set_publish_lead, vtime_set_time_source) serialise among themselves with an internal
+ * spin lock. vtime_write_tsc / vtime_write_tsc_adjust / vtime_set_cpu_offset change per-CPU
+ * state and must be called on (or on behalf of) that CPU only, with no concurrent vtime_read
+ * for the same CPU; vtime_init must complete before any other call.
+ *
+ * Monotonic across CPUs (docs/design/vtime.md, M2) needs the real TSC a reader passes to have
+ * been read before the call (RDTSCP, or RDTSC followed by LFENCE), and a writer's epoch start
+ * not to precede any real TSC a reader finished with under the old epoch: install a time
+ * source (vtime_set_time_source: the clock then reads the time itself inside the publication)
+ * or a publish lead longer than a writer's real_now-to-publication delay.
  *
  * Time arguments named real_now are reference real TSC values (vtime_reference() converts a
  * CPU's raw TSC). Arguments named real_tsc are a CPU's raw TSC; the function adds the offset.
@@ -74,6 +81,7 @@ struct vtime_clock {
 	uint64_t config_seq;
 	uint64_t pending_p, pending_q; /* speed requested before arming (1/1 when none) */
 	uint64_t publish_lead;         /* new epochs start this many ticks after real_now */
+	uint64_t (*time_source)(void); /* reference real TSC, read inside publications (or NULL) */
 	uint32_t cpus;
 	uint32_t writer_lock;
 	bool armed;
@@ -108,6 +116,14 @@ bool vtime_armed(const struct vtime_clock *c);
  * publication, so that no reader that finished with the old epoch holds a real TSC the new
  * epoch would cover (docs/design/vtime.md, invariant M2). Host tests use 0. */
 void vtime_set_publish_lead(struct vtime_clock *c, uint64_t ticks);
+
+/* A function returning the current reference real TSC, called by writers after they have
+ * announced a publication (sequence count odd, full fence): the epoch then starts at
+ * max(real_now, now()) + publish_lead, so no reader can have finished with the old epoch at a
+ * later real TSC (invariant M2, exact). In hv-core: MFENCE; LFENCE; RDTSC plus the calling
+ * CPU's offset (Intel SDM vol. 2B, RDTSC: "MFENCE; LFENCE" orders it after earlier stores).
+ * NULL removes it. */
+void vtime_set_time_source(struct vtime_clock *c, uint64_t (*now)(void));
 
 /* The RDTSC path: virtual TSC of `cpu` at its raw real TSC `real_tsc`. `cpu` must be below
  * the count given to vtime_init (it is masked to VTIME_MAX_CPUS, never out of bounds). */

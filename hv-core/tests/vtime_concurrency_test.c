@@ -1,8 +1,11 @@
 /*
- * vtime_concurrency_test.c - the sequence lock under real threads: while a writer publishes
- * thousands of epochs, readers on other threads must only ever see a value that some
- * published state of the clock defines (never a torn mix of two epochs), on the fast path
- * (reads after the newest start) and on the walk-back path (reads before it).
+ * vtime_concurrency_test.c - the sequence lock under real threads.
+ *  1. While a writer publishes many epochs, readers on other threads only ever see a value
+ *     that some published state of the clock defines (never a torn mix of two epochs), on
+ *     the fast path (reads after the newest start) and the walk-back path (reads before it).
+ *  2. Never backwards across CPUs (M1/M2): with a shared counter as the synchronized TSC and
+ *     as the clock's time source, a read whose TSC is taken after another read finished never
+ *     returns less, while a writer flips between 10000x and 1/1000x.
  */
 #include <pthread.h>
 
@@ -105,4 +108,77 @@ TEST(readers_never_see_a_torn_epoch)
 	CHECK_EQ_U64(vtime_read(&shared, 0, far_v), vtime_read(&model, 0, far_v));
 }
 
-RUN_TESTS(UNIT_CASE(readers_never_see_a_torn_epoch))
+#define FLIPS 50000u
+
+/* The synchronized TSC: one counter, sequentially consistent, strictly increasing. */
+static uint64_t tsc_counter = 1000;
+/* The largest value returned by any read that has finished (and folded itself in). */
+static uint64_t max_finished;
+static int flips_done;
+
+static uint64_t tsc_now(void)
+{
+	return __atomic_fetch_add(&tsc_counter, 1, __ATOMIC_SEQ_CST);
+}
+
+static void *flipper(void *arg)
+{
+	(void)arg;
+	while (__atomic_load_n(&readers_started, __ATOMIC_ACQUIRE) < 2 * READERS)
+		;
+	for (unsigned k = 0; k < FLIPS; k++) {
+		/* real_now read before the writer lock: stale on purpose; the time source fixes it. */
+		uint64_t stale = tsc_now();
+		if (k & 1)
+			vtime_set_speed(&shared, stale, 1, VTIME_SPEED_MIN_DEN);
+		else
+			vtime_set_speed(&shared, stale, VTIME_SPEED_MAX, 1);
+	}
+	__atomic_store_n(&flips_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *ordered_reader(void *arg)
+{
+	uint64_t *counts = arg; /* [0] backwards steps seen, [1] reads */
+	unsigned cpu = (unsigned)counts[2];
+
+	__atomic_fetch_add(&readers_started, 1u, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&flips_done, __ATOMIC_ACQUIRE)) {
+		uint64_t floor = __atomic_load_n(&max_finished, __ATOMIC_ACQUIRE);
+		uint64_t v = tsc_now(); /* taken after every read folded into floor finished */
+		uint64_t x = vtime_read(&shared, cpu, v);
+		if (x < floor)
+			counts[0]++;
+		counts[1]++;
+		uint64_t seen = __atomic_load_n(&max_finished, __ATOMIC_RELAXED);
+		while (seen < x && !__atomic_compare_exchange_n(&max_finished, &seen, x, false,
+								__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			;
+	}
+	return NULL;
+}
+
+TEST(never_backwards_across_threads_while_speeds_flip)
+{
+	pthread_t w, r[READERS];
+	uint64_t counts[READERS][3];
+
+	vtime_init(&shared, READERS, tsc_now());
+	vtime_set_time_source(&shared, tsc_now);
+	vtime_arm(&shared, tsc_now());
+	for (unsigned i = 0; i < READERS; i++) {
+		counts[i][0] = counts[i][1] = 0;
+		counts[i][2] = i;
+		pthread_create(&r[i], NULL, ordered_reader, counts[i]);
+	}
+	pthread_create(&w, NULL, flipper, NULL);
+	pthread_join(w, NULL);
+	for (unsigned i = 0; i < READERS; i++) {
+		pthread_join(r[i], NULL);
+		printf("# cpu %u: %" PRIu64 " ordered reads during %u speed flips\n", i, counts[i][1], FLIPS);
+		CHECK_EQ_U64(counts[i][0], 0);
+	}
+}
+
+RUN_TESTS(UNIT_CASE(readers_never_see_a_torn_epoch), UNIT_CASE(never_backwards_across_threads_while_speeds_flip))

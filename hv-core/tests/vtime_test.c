@@ -213,6 +213,34 @@ TEST(publish_lead_starts_epochs_in_the_future)
 	CHECK_EQ_U64(vtime_read(&clk, 0, 1510), 1600);
 }
 
+static uint64_t source_value;
+static uint64_t test_source(void)
+{
+	return source_value;
+}
+
+TEST(a_time_source_read_inside_the_publication_sets_the_epoch_start)
+{
+	struct vtime_state s;
+
+	armed_at(0, 1, 1);
+	vtime_set_time_source(&clk, test_source);
+	vtime_set_publish_lead(&clk, 10);
+	source_value = 2000; /* the writer's real_now (1000) went stale before it published */
+	vtime_set_speed(&clk, 1000, 2, 1);
+	vtime_get_state(&clk, &s);
+	CHECK_EQ_U64(s.epoch_u, 2010);
+	CHECK_EQ_U64(s.epoch_g, 2010);
+	source_value = 100; /* never earlier than real_now */
+	vtime_set_speed(&clk, 3000, 3, 1);
+	vtime_get_state(&clk, &s);
+	CHECK_EQ_U64(s.epoch_u, 3010);
+	vtime_set_time_source(&clk, NULL);
+	vtime_set_speed(&clk, 4000, 1, 1);
+	vtime_get_state(&clk, &s);
+	CHECK_EQ_U64(s.epoch_u, 4010);
+}
+
 TEST(wraps_around_64_bits)
 {
 	uint64_t start = UINT64_MAX - 999;
@@ -362,6 +390,7 @@ RUN_TESTS(UNIT_CASE(init_rejects_bad_cpu_counts), UNIT_CASE(starts_at_real_time_
 	  UNIT_CASE(reads_before_the_newest_epoch_use_the_previous_one),
 	  UNIT_CASE(reads_older_than_the_kept_epochs_clamp_to_the_oldest_start),
 	  UNIT_CASE(epoch_starts_never_go_backwards), UNIT_CASE(publish_lead_starts_epochs_in_the_future),
+	  UNIT_CASE(a_time_source_read_inside_the_publication_sets_the_epoch_start),
 	  UNIT_CASE(wraps_around_64_bits), UNIT_CASE(products_use_128_bits),
 	  UNIT_CASE(long_run_slope_is_within_one_ppm),
 	  UNIT_CASE(timers_never_fire_early_and_are_not_late_by_a_tick),

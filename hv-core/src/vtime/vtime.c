@@ -36,6 +36,7 @@ int vtime_init(struct vtime_clock *c, unsigned cpus, uint64_t real_now)
 	c->pending_p = 1;
 	c->pending_q = 1;
 	c->publish_lead = 0;
+	c->time_source = NULL;
 	c->cpus = cpus;
 	c->writer_lock = 0;
 	c->armed = false;
@@ -43,28 +44,37 @@ int vtime_init(struct vtime_clock *c, unsigned cpus, uint64_t real_now)
 	return VTIME_OK;
 }
 
-/* Publishes epoch n + 1 with the writer lock held. It starts at u' = max(real_now + lead,
- * u_n) so epoch starts never go backwards, with g' = fake_n(u'): no jump (invariant C1). */
+/* Publishes epoch n + 1 with the writer lock held. The sequence count goes odd first (readers
+ * from then on wait), then the time source, if any, is read: a reader that finished with
+ * epoch n took its real TSC before that (invariant M2). The epoch starts at
+ * u' = max(real_now + lead, u_n), so epoch starts never go backwards (E1), with
+ * g' = fake_n(u'): no jump (C1). */
 static void publish(struct vtime_clock *c, uint64_t real_now, uint64_t p, uint64_t q)
 {
 	uint64_t s = c->seq;
 	uint64_t n = s >> 1;
 	const struct vtime_epoch *old = vtime_epoch_at(c, n);
-	uint64_t u = real_now + c->publish_lead;
+	struct vtime_epoch *slot = &c->ring[(n + 1) & VTIME_RING_MASK];
+	uint64_t rate = vtime_rate_of(p, q);
 
+	__atomic_store_n(&c->seq, s + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (c->time_source != NULL) {
+		uint64_t now = c->time_source();
+		if (vtime_before(real_now, now))
+			real_now = now;
+	}
+	uint64_t u = real_now + c->publish_lead;
 	if (vtime_before(u, old->u))
 		u = old->u;
 	struct vtime_epoch next = {
 		.u = u,
 		.g = old->g + vtime_scale(u - old->u, old->rate),
-		.rate = vtime_rate_of(p, q),
+		.rate = rate,
 		.p = p,
 		.q = q,
 	};
-	struct vtime_epoch *slot = &c->ring[(n + 1) & VTIME_RING_MASK];
 
-	__atomic_store_n(&c->seq, s + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
 	vtime_store(&slot->u, next.u);
 	vtime_store(&slot->g, next.g);
 	vtime_store(&slot->rate, next.rate);
@@ -114,6 +124,13 @@ int vtime_arm(struct vtime_clock *c, uint64_t real_now)
 	}
 	writer_unlock(c);
 	return VTIME_OK;
+}
+
+void vtime_set_time_source(struct vtime_clock *c, uint64_t (*now)(void))
+{
+	writer_lock(c);
+	c->time_source = now;
+	writer_unlock(c);
 }
 
 bool vtime_armed(const struct vtime_clock *c)
@@ -168,7 +185,7 @@ void vtime_get_state(const struct vtime_clock *c, struct vtime_state *out)
 	uint64_t s, cs;
 
 	do {
-		s = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+		s = vtime_seq_stable(c);
 		cs = __atomic_load_n(&c->config_seq, __ATOMIC_ACQUIRE);
 		const struct vtime_epoch *e = vtime_epoch_at(c, s >> 1);
 		out->p = vtime_load(&e->p);

@@ -9,8 +9,8 @@
 
 #define VTIME_RING_MASK (VTIME_RING - 1u)
 #define VTIME_CPU_MASK (VTIME_MAX_CPUS - 1u)
-/* Older epochs a reader may walk back to. The slot after the newest one is the one a writer
- * may be filling (aliasing newest - (VTIME_RING - 1)), so it is never read. */
+/* Older epochs a reader may walk back to. The slot after the newest one is the one the next
+ * writer fills (aliasing newest - (VTIME_RING - 1)), so it is never read. */
 #define VTIME_HISTORY (VTIME_RING - 2u)
 
 _Static_assert((VTIME_RING & VTIME_RING_MASK) == 0, "VTIME_RING must be a power of two");
@@ -36,6 +36,9 @@ static inline const struct vtime_epoch *vtime_epoch_at(const struct vtime_clock 
 {
 	return &c->ring[n & VTIME_RING_MASK];
 }
+
+/* The sequence count once no publication is in progress (waits, vtime_read.c). */
+uint64_t vtime_seq_stable(const struct vtime_clock *c);
 
 /* Fake TSC of reference real TSC v, for a reader that saw sequence value s and found v before
  * the newest epoch's start: walks back through the kept epochs (vtime_read.c). */

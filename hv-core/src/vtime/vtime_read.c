@@ -1,6 +1,6 @@
 /*
  * vtime_read.c - the RDTSC path: reference real TSC -> fake TSC under the newest epoch,
- * lock-free (sequence lock, readers retry only if a writer finished meanwhile), no division.
+ * lock-free (sequence lock: readers wait out a publication and retry if one completed), no division.
  */
 #include "vtime_internal.h"
 
@@ -21,6 +21,21 @@ uint64_t vtime_fake_before(const struct vtime_clock *c, uint64_t s, uint64_t v)
 	return vtime_load(&e->g);
 }
 
+/* Sequence count with no publication in progress (even): waits one out. A reader must not
+ * finish with epoch n once a writer has started publishing n + 1, whose start the writer
+ * may only pick after this point (invariant M2). */
+uint64_t vtime_seq_stable(const struct vtime_clock *c)
+{
+	uint64_t s;
+
+	while (((s = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE)) & 1u) != 0) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+	}
+	return s;
+}
+
 /* Fake TSC of reference real TSC v under the epochs published now: the general case, with
  * the sequence-lock retry and the walk-back. */
 static uint64_t fake_at(const struct vtime_clock *c, uint64_t v)
@@ -28,8 +43,7 @@ static uint64_t fake_at(const struct vtime_clock *c, uint64_t v)
 	uint64_t s, fake;
 
 	do {
-		s = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
-		/* Epoch s/2 is complete even while s is odd: a writer only fills slot s/2 + 1. */
+		s = vtime_seq_stable(c);
 		const struct vtime_epoch *e = vtime_epoch_at(c, s >> 1);
 		uint64_t d = v - vtime_load(&e->u);
 		if ((int64_t)d >= 0)
@@ -48,8 +62,8 @@ static __attribute__((noinline, cold)) uint64_t read_slow(const struct vtime_clo
 }
 
 /* The fast path is straight-line: the newest epoch, one product, one sequence re-check. A read
- * before the newest start or one overtaken by a writer leaves through read_slow (a tail call),
- * so the fast path saves no registers and has no loop. */
+ * before the newest start, during a publication or overtaken by a writer leaves through
+ * read_slow (a tail call), so the fast path saves no registers and has no loop. */
 uint64_t vtime_read(const struct vtime_clock *c, unsigned cpu, uint64_t real_tsc)
 {
 	const struct vtime_cpu *pc = &c->cpu[cpu & VTIME_CPU_MASK];
@@ -58,7 +72,7 @@ uint64_t vtime_read(const struct vtime_clock *c, unsigned cpu, uint64_t real_tsc
 	const struct vtime_epoch *e = vtime_epoch_at(c, s >> 1);
 	uint64_t d = v - vtime_load(&e->u);
 
-	if (__builtin_expect((int64_t)d < 0, 0))
+	if (__builtin_expect(((int64_t)d < 0) | (s & 1u), 0))
 		return read_slow(c, pc, v);
 	uint64_t fake = vtime_load(&e->g) + vtime_scale(d, vtime_load(&e->rate));
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);

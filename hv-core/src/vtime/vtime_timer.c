@@ -33,7 +33,7 @@ static uint64_t reference_reaching(const struct vtime_clock *c, uint64_t f)
 	uint64_t s, real;
 
 	do {
-		s = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+		s = vtime_seq_stable(c);
 		uint64_t newest = s >> 1;
 		uint64_t back = newest < VTIME_HISTORY ? newest : VTIME_HISTORY;
 		const struct vtime_epoch *e = vtime_epoch_at(c, newest);

@@ -56,6 +56,13 @@ static struct vtime_clock clk;
  * returned by any read completed up to then. */
 static uint64_t read_done_at[MAX_READS], read_max[MAX_READS];
 
+/* The time source, when installed: the current real TSC of the program. */
+static uint64_t source_now;
+static uint64_t source(void)
+{
+	return source_now;
+}
+
 static uint64_t timeline(unsigned cpu, uint64_t raw)
 {
 	return vtime_read(&clk, cpu, raw) - (uint64_t)vtime_read_tsc_adjust(&clk, cpu);
@@ -82,6 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t op = (uint8_t)take(&in, 1);
 		unsigned cpu = (unsigned)(take(&in, 1) % cpus);
 		uint64_t now = start + elapsed;
+		source_now = now;
 		switch (op % 8) {
 		case 0: /* time passes */
 			elapsed += take(&in, 5);
@@ -160,7 +168,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		default:
-			vtime_set_publish_lead(&clk, take(&in, 3));
+			if (op & 0x80)
+				vtime_set_time_source(&clk, (op & 0x40) ? source : NULL);
+			else
+				vtime_set_publish_lead(&clk, take(&in, 3));
 			break;
 		}
 	}
