@@ -10,6 +10,13 @@ export interface GlobalOptions {
 }
 
 export class Output {
+  /**
+   * The exit code main() returns when the command finishes without throwing. A command whose
+   * result is "not ok" (a check failed, a tool is missing) sets it after printing that result;
+   * errors are thrown as typed errors instead (src/errors.ts).
+   */
+  exitCode = 0;
+
   constructor(
     readonly opts: GlobalOptions,
     private readonly stdout: NodeJS.WritableStream = process.stdout,
@@ -20,7 +27,7 @@ export class Output {
     return this.opts.json;
   }
 
-  /** Normal human output (suppressed by --quiet, goes to stderr under --json). */
+  /** Normal human output: stdout, or stderr under --json (stdout is then the document); none with --quiet. */
   info(line: string): void {
     if (this.opts.quiet) return;
     (this.opts.json ? this.stderr : this.stdout).write(line + '\n');
@@ -38,6 +45,16 @@ export class Output {
   /** The one machine-readable document of a command. */
   document(value: unknown): void {
     this.stdout.write(JSON.stringify(value, bigintReplacer, 2) + '\n');
+  }
+
+  /** Raw text on stdout, for line protocols that are not JSON (TAP). */
+  write(text: string): void {
+    this.stdout.write(text);
+  }
+
+  /** stderr when it is a terminal (where a live progress line may be rewritten), else undefined. */
+  get terminal(): NodeJS.WritableStream | undefined {
+    return (this.stderr as NodeJS.WriteStream).isTTY ? this.stderr : undefined;
   }
 
   /** One NDJSON event (long-running commands with --json). */

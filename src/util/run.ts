@@ -1,5 +1,5 @@
 import { execa, type Options } from 'execa';
-import { MissingToolError, ToolFailedError } from '../errors.js';
+import { MissingToolError, TimeoutError, ToolFailedError } from '../errors.js';
 
 export interface RunResult {
   stdout: string;
@@ -7,28 +7,37 @@ export interface RunResult {
   exitCode: number;
 }
 
+export type RunOptions = Options & {
+  /** Return the result of a non-zero exit instead of throwing ToolFailedError. */
+  allowFailure?: boolean;
+  /** Added to the ToolFailedError / MissingToolError a failure throws: what the user should do. */
+  hint?: string;
+};
+
 /**
- * Run an external program with an argument array (never a shell string).
- * Throws MissingToolError when it is not installed and ToolFailedError (program, exit code,
- * stderr tail) when it fails, unless `allowFailure` is set.
+ * Run an external program with an argument array (never a shell string). The only way tsx-hv
+ * starts other programs (STYLE.md).
+ *
+ * - not installed (ENOENT): MissingToolError (exit 77)
+ * - killed by the `timeout` option: TimeoutError (exit 124)
+ * - non-zero exit or killed by a signal: ToolFailedError naming the program, its exit code or
+ *   signal and the last lines of its stderr, unless `allowFailure` is set
  */
-export async function run(
-  program: string,
-  args: readonly string[],
-  opts: Options & { allowFailure?: boolean; hint?: string } = {},
-): Promise<RunResult> {
+export async function run(program: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const { allowFailure, hint, ...execaOpts } = opts;
-  try {
-    const r = await execa(program, args, { reject: false, ...execaOpts });
-    if ((r as { code?: string }).code === 'ENOENT' || (r.failed && /ENOENT/.test(String(r.message)) && r.exitCode === undefined)) {
-      throw new MissingToolError(program);
-    }
-    const result = { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? -1 };
-    if (r.failed && !allowFailure) throw new ToolFailedError(program, r.exitCode, result.stderr || result.stdout, hint);
-    return result;
-  } catch (err) {
-    if (err instanceof MissingToolError || err instanceof ToolFailedError) throw err;
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new MissingToolError(program);
-    throw err;
+  const r = await execa(program, args, { reject: false, stdin: 'ignore', ...execaOpts });
+  if (r.code === 'ENOENT') throw new MissingToolError(program, hint);
+  if (r.timedOut) throw new TimeoutError(`${program} did not finish within ${String(execaOpts.timeout)} ms and was stopped`, hint);
+  const result = { stdout: text(r.stdout), stderr: text(r.stderr), exitCode: r.exitCode ?? -1 };
+  if (r.failed && !allowFailure) {
+    const detail = result.stderr || result.stdout || (r.exitCode === undefined && !r.signal ? (r.message ?? '') : '');
+    throw new ToolFailedError(program, r.exitCode, detail, { signal: r.signal, hint });
   }
+  return result;
+}
+
+function text(value: unknown): string {
+  if (value === undefined) return '';
+  if (Array.isArray(value)) return value.join('\n');
+  return String(value);
 }

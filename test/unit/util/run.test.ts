@@ -1,0 +1,76 @@
+import t from 'tap';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MissingToolError, TimeoutError, ToolFailedError } from '../../../src/errors.js';
+import { run } from '../../../src/util/run.js';
+
+t.test('returns stdout, stderr and the exit code of a program that succeeds', async (t) => {
+  const r = await run('sh', ['-c', 'echo out; echo err >&2']);
+  t.same(r, { stdout: 'out', stderr: 'err', exitCode: 0 });
+});
+
+t.test('passes arguments as an array, never through a shell', async (t) => {
+  const r = await run('printf', ['%s|', 'a b', '$HOME', ';rm -rf /']);
+  t.equal(r.stdout, 'a b|$HOME|;rm -rf /|');
+});
+
+t.test('a failing program throws ToolFailedError with its exit code and stderr tail', async (t) => {
+  const err = await run('sh', ['-c', 'echo first >&2; echo boom >&2; exit 3'], { hint: 'try again' }).catch((e) => e);
+  t.type(err, ToolFailedError);
+  t.equal(err.programExitCode, 3);
+  t.match(err.message, /^sh failed \(exit 3\):\nfirst\nboom$/);
+  t.equal(err.hint, 'try again');
+});
+
+t.test('stdout is the detail when a failing program wrote nothing to stderr', async (t) => {
+  const err = await run('sh', ['-c', 'echo only-stdout; exit 4']).catch((e) => e);
+  t.match(err.message, /exit 4\):\nonly-stdout/);
+});
+
+t.test('allowFailure returns the result of a non-zero exit', async (t) => {
+  const r = await run('sh', ['-c', 'echo x; exit 5'], { allowFailure: true });
+  t.same(r, { stdout: 'x', stderr: '', exitCode: 5 });
+});
+
+t.test('a program that is not installed throws MissingToolError (exit 77)', async (t) => {
+  const err = await run('tsx-hv-no-such-program', []).catch((e) => e);
+  t.type(err, MissingToolError);
+  t.equal(err.exitCode, 77);
+  t.equal(err.tool, 'tsx-hv-no-such-program');
+});
+
+t.test('the timeout option stops the program and throws TimeoutError (exit 124)', async (t) => {
+  const started = Date.now();
+  const err = await run('sleep', ['30'], { timeout: 200 }).catch((e) => e);
+  t.type(err, TimeoutError);
+  t.equal(err.exitCode, 124);
+  t.match(err.message, /sleep did not finish within 200 ms/);
+  t.ok(Date.now() - started < 20_000, 'did not wait for sleep to finish');
+});
+
+t.test('a program killed by a signal names the signal', async (t) => {
+  const err = await run('sh', ['-c', 'kill -TERM $$']).catch((e) => e);
+  t.type(err, ToolFailedError);
+  t.match(err.message, /^sh failed \(killed by SIGTERM\)/);
+});
+
+t.test('a file that cannot be executed is a ToolFailedError that says why', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'found-run-'));
+  const file = join(dir, 'not-executable');
+  await writeFile(file, '#!/bin/sh\necho hi\n');
+  await chmod(file, 0o644);
+  const err = await run(file, []).catch((e) => e);
+  t.type(err, ToolFailedError);
+  t.match(err.message, /EACCES/);
+});
+
+t.test('line-split output (execa lines option) is joined back into text', async (t) => {
+  const r = await run('printf', ['a\\nb\\n'], { lines: true });
+  t.equal(r.stdout, 'a\nb');
+});
+
+t.test('output that is not captured is reported as empty text', async (t) => {
+  const r = await run('true', [], { stdout: 'ignore', stderr: 'ignore' });
+  t.same(r, { stdout: '', stderr: '', exitCode: 0 });
+});
