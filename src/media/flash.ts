@@ -45,7 +45,8 @@ export interface FlashOptions {
 
 export interface FlashResult {
   device: string;
-  image: { path: string; size: number; sha256: string };
+  /** sha256 is that of the image and of the read-back (equal), null with verify: false. */
+  image: { path: string; size: number; sha256: string | null };
   bytesWritten: number;
   /** Write phase including the flushes, in seconds, and the resulting throughput. */
   writeSeconds: number;
@@ -204,6 +205,7 @@ export async function flashImage(opts: FlashOptions): Promise<FlashResult> {
     if (opts.signal?.aborted) throw new FlashCancelledError('write', `the image was written completely to ${path} but not verified`);
 
     let verifySeconds: number | null = null;
+    let sha256: string | null = null;
     if (opts.verify !== false) {
       phase('verify');
       const verifyMeter = new RateMeter('verify');
@@ -212,11 +214,11 @@ export async function flashImage(opts: FlashOptions): Promise<FlashResult> {
         imagePath: image.path,
         imageSize: image.size,
         blockSize: d.logicalBlockSize,
-        expectedChunkSha256: written.chunkSha256,
         signal: opts.signal,
         onProgress: (bytes, total) => emit({ event: 'progress', ...verifyMeter.sample(bytes, total) }),
       });
       verifySeconds = v.verifyMs / 1000;
+      sha256 = v.sha256;
     }
     await fh.close();
 
@@ -229,7 +231,7 @@ export async function flashImage(opts: FlashOptions): Promise<FlashResult> {
     }
     return {
       device: path,
-      image: { path: image.path, size: image.size, sha256: written.sha256 },
+      image: { path: image.path, size: image.size, sha256 },
       bytesWritten: written.bytesWritten,
       writeSeconds: written.writeMs / 1000,
       syncSeconds: written.syncMs / 1000,

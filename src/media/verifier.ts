@@ -11,19 +11,18 @@ export interface VerifyRequest {
   imagePath: string;
   imageSize: number;
   blockSize: number;
-  /** What was written: the per-chunk SHA-256 list from writeImage. */
-  expectedChunkSha256: readonly string[];
   chunkSize?: number;
   signal?: AbortSignal;
   onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
 
 export interface VerifyOutcome {
+  /** SHA-256 of the image, equal to that of the device's first imageSize bytes. */
   sha256: string;
   verifyMs: number;
 }
 
-async function readChunk(fh: FileHandle, buf: Buffer, length: number, position: number, what: string): Promise<void> {
+async function readFully(fh: FileHandle, buf: Buffer, length: number, position: number, what: string): Promise<void> {
   let done = 0;
   while (done < length) {
     let n: number;
@@ -38,12 +37,12 @@ async function readChunk(fh: FileHandle, buf: Buffer, length: number, position: 
 }
 
 /**
- * Read the device back with O_DIRECT, so the data comes from the device and not from the page
- * cache of this machine, and compare each chunk's SHA-256 with what was written. On the first
- * chunk that differs, the image chunk is read again to name the exact byte offset.
- * The device is opened without O_EXCL: the writer's exclusive descriptor stays open until the
- * verification ends, so nothing can mount the device in between, and a second exclusive open
- * from this process would fail with EBUSY.
+ * Read the device back with O_DIRECT, so the data comes from the device and not from this
+ * machine's page cache, and compare it with the image chunk by chunk by SHA-256. The next chunk
+ * of both is read while the current one is hashed. On the first chunk that differs, the exact
+ * byte is named. The device is opened without O_EXCL: the writer's exclusive descriptor stays
+ * open until verification ends, so nothing can mount the device in between (a second exclusive
+ * open from this process would fail with EBUSY).
  */
 export async function verifyDevice(req: VerifyRequest): Promise<VerifyOutcome> {
   const chunkSize = req.chunkSize ?? CHUNK_BYTES;
@@ -54,57 +53,53 @@ export async function verifyDevice(req: VerifyRequest): Promise<VerifyOutcome> {
   } catch (err) {
     throw new FlashError('verify', `cannot open ${req.devicePath} for reading with O_DIRECT: ${describeCause(err)}`, { cause: err });
   }
-  const buffers = alignedBuffers(chunkSize, 2);
-  const whole = createHash('sha256');
-  const chunks = chunkCount(req.imageSize, chunkSize);
+  let image: FileHandle | undefined;
   try {
-    const load = async (index: number): Promise<Buffer> => {
-      const buf = buffers[index % 2]!;
-      const padded = roundUp(chunkLength(req.imageSize, index, chunkSize), req.blockSize);
-      await readChunk(dev, buf, padded, index * chunkSize, req.devicePath);
-      return buf;
+    image = await open(req.imagePath, 'r').catch((err: unknown) => {
+      throw new FlashError('verify', `cannot open the image ${req.imagePath}: ${describeCause(err)}`, { cause: err });
+    });
+    const deviceBuffers = alignedBuffers(chunkSize, 2);
+    const imageBuffers = [Buffer.allocUnsafeSlow(chunkSize), Buffer.allocUnsafeSlow(chunkSize)];
+    const imageHash = createHash('sha256');
+    const chunks = chunkCount(req.imageSize, chunkSize);
+    const img = image;
+    const load = async (index: number): Promise<{ device: Buffer; image: Buffer }> => {
+      const len = chunkLength(req.imageSize, index, chunkSize);
+      const device = deviceBuffers[index % 2]!;
+      const expected = imageBuffers[index % 2]!;
+      await Promise.all([
+        readFully(dev, device, roundUp(len, req.blockSize), index * chunkSize, req.devicePath),
+        readFully(img, expected, len, index * chunkSize, `the image ${req.imagePath}`),
+      ]);
+      return { device: device.subarray(0, len), image: expected.subarray(0, len) };
     };
-    let pending: Promise<Buffer> | undefined = load(0);
+    let pending: Promise<{ device: Buffer; image: Buffer }> | undefined = load(0);
     for (let index = 0; index < chunks; index++) {
-      const buf: Buffer = await pending!;
-      if (req.signal?.aborted) {
-        throw new FlashCancelledError('verify', `the image was written completely to ${req.devicePath} but not verified`);
-      }
+      const current = await pending!;
+      if (req.signal?.aborted) throw new FlashCancelledError('verify', `the image was written completely to ${req.devicePath} but not verified`);
       pending = index + 1 < chunks ? load(index + 1) : undefined;
-      const data = buf.subarray(0, chunkLength(req.imageSize, index, chunkSize));
-      whole.update(data);
-      if (sha256(data) !== req.expectedChunkSha256[index]) {
+      // Catch a failed read-ahead here; it is rethrown when awaited in the next iteration.
+      pending?.catch(() => undefined);
+      imageHash.update(current.image);
+      if (sha256(current.device) !== sha256(current.image)) {
         await pending?.catch(() => undefined);
-        throw await mismatch(req, index, chunkSize, data);
+        throw mismatch(req, index * chunkSize, current.device, current.image);
       }
-      req.onProgress?.(index * chunkSize + data.length, req.imageSize);
+      req.onProgress?.(index * chunkSize + current.image.length, req.imageSize);
     }
-    return { sha256: whole.digest('hex'), verifyMs: performance.now() - started };
+    return { sha256: imageHash.digest('hex'), verifyMs: performance.now() - started };
   } finally {
+    await image?.close();
     await dev.close();
   }
 }
 
-async function mismatch(req: VerifyRequest, index: number, chunkSize: number, deviceData: Buffer): Promise<VerificationFailedError> {
-  const image = await open(req.imagePath, 'r');
-  try {
-    const expected = Buffer.alloc(deviceData.length);
-    await readChunk(image, expected, expected.length, index * chunkSize, `the image ${req.imagePath}`);
-    const start = index * chunkSize;
-    const where = firstDifference(expected, deviceData);
-    if (where < 0) {
-      return new VerificationFailedError(
-        `the chunk of ${req.devicePath} at byte ${start} differs from what was written, but equals the image file now: the image changed during the flash`,
-        start,
-      );
-    }
-    const hex = (b: number | undefined): string => `0x${(b ?? 0).toString(16).padStart(2, '0')}`;
-    return new VerificationFailedError(
-      `${req.devicePath} reads back differently from the image: first difference at byte ${start + where} ` +
-        `(device ${hex(deviceData[where])}, image ${hex(expected[where])}); the SHA-256 of the chunk at byte ${start} differs`,
-      start + where,
-    );
-  } finally {
-    await image.close();
-  }
+function mismatch(req: VerifyRequest, start: number, device: Buffer, image: Buffer): VerificationFailedError {
+  const where = firstDifference(image, device);
+  const hex = (b: number | undefined): string => `0x${(b ?? 0).toString(16).padStart(2, '0')}`;
+  return new VerificationFailedError(
+    `${req.devicePath} reads back differently from the image: first difference at byte ${start + where} ` +
+      `(device ${hex(device[where])}, image ${hex(image[where])}); the SHA-256 of the chunk at byte ${start} differs`,
+    start + where,
+  );
 }

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { alignedBuffers } from './aligned.js';
-import { CHUNK_BYTES, chunkCount, chunkLength, headLength, roundUp, sha256 } from './chunks.js';
+import { CHUNK_BYTES, chunkCount, chunkLength, headLength, roundUp } from './chunks.js';
 import { FlashCancelledError, FlashError, describeCause } from './errors.js';
 import { formatBytes } from './policy.js';
 
@@ -23,8 +22,6 @@ export interface WriteRequest {
 }
 
 export interface WriteOutcome {
-  sha256: string;
-  chunkSha256: string[];
   /** Bytes written to the device: the image padded to whole blocks. */
   bytesWritten: number;
   writeMs: number;
@@ -75,7 +72,9 @@ async function sync(req: WriteRequest): Promise<void> {
  *      while the current one is written), then flush;
  *   3. write the real head and flush.
  * The flushes are ordering barriers: the drive may reorder writes in its cache, but not across
- * a flush. Cancelling (the signal) stops between chunks, flushes, and reports that the head is
+ * a flush. Nothing is hashed here: the write does the same work as `dd oflag=direct`, and the
+ * verifier hashes the image and the read-back side by side. Cancelling (the signal) stops
+ * between chunks, flushes, and reports that the head is
  * still zero.
  */
 export async function writeImage(req: WriteRequest): Promise<WriteOutcome> {
@@ -86,8 +85,6 @@ export async function writeImage(req: WriteRequest): Promise<WriteOutcome> {
   const buffers = [bufA!, bufB!];
   const headData = headBuf.subarray(0, head);
   const chunks = chunkCount(req.imageSize, chunkSize);
-  const whole = createHash('sha256');
-  const chunkSha256: string[] = [];
 
   let image: FileHandle;
   try {
@@ -109,9 +106,6 @@ export async function writeImage(req: WriteRequest): Promise<WriteOutcome> {
       await readFully(image, buf, len, index * chunkSize, req.imagePath);
       const padded = roundUp(len, req.blockSize);
       buf.fill(0, len, padded);
-      const data = buf.subarray(0, len);
-      whole.update(data);
-      chunkSha256.push(sha256(data));
       return buf.subarray(0, padded);
     };
 
@@ -146,7 +140,7 @@ export async function writeImage(req: WriteRequest): Promise<WriteOutcome> {
     await writeFully(req, headData, 0);
     await timedSync();
     req.onProgress?.(total, total);
-    return { sha256: whole.digest('hex'), chunkSha256, bytesWritten: total, writeMs: performance.now() - started, syncMs };
+    return { bytesWritten: total, writeMs: performance.now() - started, syncMs };
   } finally {
     await image.close();
   }
