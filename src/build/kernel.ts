@@ -12,27 +12,24 @@ export interface KernelPackage {
   version: string;
 }
 
-/** From `apt-cache depends linux-image-amd64`: the concrete `linux-image-<abi>-amd64` package. */
-export function parseKernelDependency(output: string): string {
-  const m = /^\s*Depends:\s*(linux-image-[0-9][^\s]*-amd64)\s*$/m.exec(output);
-  if (!m) throw new TsxHvError('KERNEL_PACKAGE', `cannot find the kernel package behind ${KERNEL_META_PACKAGE} in apt-cache output`, {
-    hint: 'run `apt-get update`, or pass your own kernel with --kernel FILE',
-  });
-  return m[1]!;
+/**
+ * From `apt-cache show --no-all-versions linux-image-amd64`: its Depends field names the concrete
+ * package and pins its version, e.g. `Depends: linux-image-6.1.0-56-amd64 (= 6.1.192-2)`.
+ */
+export function parseKernelPackage(output: string): KernelPackage {
+  const m = /^Depends:.*?\b(linux-image-[0-9][^\s,]*-amd64)\s*\(=\s*([^)\s]+)\s*\)/m.exec(output);
+  if (!m) {
+    throw new TsxHvError('KERNEL_PACKAGE', `cannot find the kernel package behind ${KERNEL_META_PACKAGE} in apt-cache output`, {
+      hint: 'run `apt-get update`, or pass your own kernel with --kernel FILE',
+    });
+  }
+  return { name: m[1]!, version: m[2]! };
 }
 
-/** From `apt-cache show --no-all-versions PKG`: its Version field. */
-export function parseVersion(output: string): string {
-  const m = /^Version:\s*(\S+)\s*$/m.exec(output);
-  if (!m) throw new TsxHvError('KERNEL_PACKAGE', 'apt-cache show printed no Version field', { hint: 'run `apt-get update`' });
-  return m[1]!;
-}
-
+/** One apt-cache call (each one parses the package lists: seconds on a busy machine). */
 export async function resolveKernelPackage(): Promise<KernelPackage> {
-  const deps = await run('apt-cache', ['depends', KERNEL_META_PACKAGE]);
-  const name = parseKernelDependency(deps.stdout);
-  const show = await run('apt-cache', ['show', '--no-all-versions', name]);
-  return { name, version: parseVersion(show.stdout) };
+  const show = await run('apt-cache', ['show', '--no-all-versions', KERNEL_META_PACKAGE]);
+  return parseKernelPackage(show.stdout);
 }
 
 /** Cache directory of one package version (":" in epochs is not welcome in paths). */

@@ -5,7 +5,10 @@ import { Output, colorWanted, type GlobalOptions } from './output.js';
 import { registerDoctor } from './doctor.js';
 import { registerFlash } from './flash.js';
 import { registerBuild } from './build.js';
+import { registerRun } from './run.js';
+import { registerCtl } from './ctl.js';
 import { registerProvision } from './provision.js';
+import { registerTest } from './test.js';
 
 /**
  * Each command lives in its own file in src/cli/ and registers itself here. A command file only
@@ -13,11 +16,13 @@ import { registerProvision } from './provision.js';
  */
 export type Register = (program: Command, output: () => Output) => void;
 
-const commands: Register[] = [registerDoctor, registerFlash, registerBuild, registerProvision];
+const commands: Register[] = [registerDoctor, registerFlash, registerBuild, registerProvision, registerRun, registerCtl, registerTest];
 
 export interface Streams {
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
+  /** The commands to offer (default: all of them); tests pass their own. */
+  commands?: readonly Register[];
 }
 
 /** The package version, read from package.json (two levels above src/cli/ and dist/cli/). */
@@ -53,7 +58,7 @@ Examples:
 Exit codes: 0 ok, 1 error, 2 usage, 3 cancelled, 77 missing tool, 124 timeout,
 130 interrupted; commands may add their own (docs/cli.md).`,
   );
-  for (const register of commands) register(program, output);
+  for (const register of streams.commands ?? commands) register(program, output);
   for (const sub of program.commands) sub.exitOverride().configureOutput(io);
   return program;
 }

@@ -6,3 +6,6 @@ export type { AgentReady, AgentReply, ClockSample, ExecResult } from './agent-pr
 export { QmpClient, QmpError } from './qmp.js';
 export { parseControlReply, type ControlReply } from './hv-port.js';
 export { QEMU_CPU, qemuArgs } from './qemu-args.js';
+export { smoke, summariseHvLog, type SmokeResult, type HvLogSummary } from './smoke.js';
+export { startSession, type Session } from './session.js';
+export { attachTerminal, type TerminalStreams } from './terminal.js';

@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { control, parseStatus, speedRequest } from '../control/client.js';
+import { UsageError } from '../errors.js';
+import type { Register } from './main.js';
+import type { Output } from './output.js';
+
+interface CtlFlags {
+  socket?: string;
+  timeout: string;
+}
+
+function request(command: string, value: string | undefined): string {
+  switch (command) {
+    case 'speed':
+      if (value === undefined) throw new UsageError('speed needs a value', 'e.g. `tsx-hv ctl speed 60`, `tsx-hv ctl speed 1/2`');
+      return speedRequest(value);
+    case 'status':
+    case 'arm':
+    case 'help':
+      if (value !== undefined) throw new UsageError(`${command} takes no value`);
+      return command;
+    default:
+      throw new UsageError(`unknown control command "${command}"`, 'commands: speed N|P/Q, status, arm, help');
+  }
+}
+
+export const registerCtl: Register = (program: Command, output: () => Output) => {
+  program
+    .command('ctl')
+    .description('control the hypervisor of a running `tsx-hv run`: speed N|P/Q, status, arm, help')
+    .argument('<command>', 'speed, status, arm or help')
+    .argument('[value]', 'for speed: 60, 1/2 or 0.5')
+    .option('--socket <path>', 'control socket (default: the one the running `tsx-hv run` recorded)')
+    .option('--timeout <seconds>', 'how long to wait for the reply', '10')
+    .addHelpText('after', '\nExamples:\n  $ tsx-hv ctl speed 60\n  $ tsx-hv ctl status --json\n  $ tsx-hv ctl arm\n\nExit codes: 0 ok, 1 refused by the hypervisor (err reply) or no running machine, 2 usage, 124 timeout.')
+    .action(async (command: string, value: string | undefined, flags: CtlFlags) => {
+      const out = output();
+      const line = request(command, value);
+      const timeoutMs = Number(flags.timeout) * 1000;
+      if (!(timeoutMs > 0)) throw new UsageError(`--timeout must be a positive number of seconds, not "${flags.timeout}"`);
+      const reply = await control(line, { socket: flags.socket, timeoutMs });
+      if (command === 'status') {
+        const doc = parseStatus(reply);
+        if (out.json) out.document(doc);
+        else for (const [k, v] of Object.entries(doc)) out.info(`${k.padEnd(16)} ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+        return;
+      }
+      if (out.json) out.document({ request: line, ok: true, reply: reply.payload });
+      else out.info(reply.payload ? `ok ${reply.payload}` : 'ok');
+    });
+};

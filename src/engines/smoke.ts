@@ -1,0 +1,74 @@
+import { execRequest, parseExec, type AgentReady } from './agent-protocol.js';
+import type { MachineOptions, PowerOffMethod } from './machine.js';
+import { startMachine } from './start.js';
+
+export interface HvLogSummary {
+  lines: number;
+  guestStarting: boolean;
+  panic: boolean;
+  /** The last few log lines. */
+  tail: string[];
+}
+
+export interface SmokeResult {
+  ok: boolean;
+  /** What failed, in order (empty when ok). */
+  problems: string[];
+  hypervisor: boolean;
+  /** Emulator start -> agent ready line, in ms. */
+  bootMs?: number;
+  ready?: AgentReady;
+  clocksource?: string;
+  hvLog: HvLogSummary;
+  powerOff?: PowerOffMethod;
+  logs: { console: string; hv: string; engine: string };
+}
+
+export function summariseHvLog(lines: readonly string[], tail = 8): HvLogSummary {
+  return {
+    lines: lines.length,
+    guestStarting: lines.some((l) => l.startsWith('# tsx-hv: guest starting')),
+    panic: lines.some((l) => l.startsWith('# PANIC')),
+    tail: lines.slice(-tail),
+  };
+}
+
+/**
+ * Boots the media headless, waits for the agent's ready line, asks the guest for its clocksource,
+ * collects the hypervisor's log, and powers off. `ok` only when every step happened and the guest
+ * saw the hypervisor exactly when one was expected.
+ */
+export async function smoke(opts: MachineOptions & { timeoutMs?: number } = {}): Promise<SmokeResult> {
+  const hypervisor = opts.hypervisor ?? true;
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const machine = await startMachine({ ...opts, hypervisor });
+  const problems: string[] = [];
+  const result: SmokeResult = {
+    ok: false,
+    problems,
+    hypervisor,
+    hvLog: summariseHvLog([]),
+    logs: { console: machine.paths.consoleLog, hv: machine.paths.hvLog, engine: machine.paths.engineLog },
+  };
+  try {
+    const { ready, bootMs } = await machine.waitForReady(timeoutMs);
+    result.ready = ready;
+    result.bootMs = Math.round(bootMs);
+    if (hypervisor && ready.hypervisor !== 'tsx-hv-vtime') problems.push(`the guest does not see the tsx-hv CPUID signature (agent reports ${JSON.stringify(ready.hypervisor)})`);
+    if (!hypervisor && ready.hypervisor !== null) problems.push(`the baseline guest unexpectedly sees a hypervisor (${ready.hypervisor})`);
+    const cs = parseExec(await machine.agent(execRequest('cat /sys/devices/system/clocksource/clocksource0/current_clocksource'), 15_000));
+    result.clocksource = cs.output.trim();
+    if (cs.exitCode !== 0 || result.clocksource === '') problems.push(`could not read the guest clocksource (exit ${cs.exitCode})`);
+  } catch (err) {
+    problems.push((err as Error).message);
+  } finally {
+    const off = await machine.powerOff(15_000);
+    result.powerOff = off.method;
+    if (off.method === 'kill') problems.push('the machine did not power off cleanly and was killed');
+    result.hvLog = summariseHvLog(machine.hvLog);
+  }
+  if (hypervisor && !result.hvLog.guestStarting) problems.push('the hypervisor log has no "# tsx-hv: guest starting" line');
+  if (result.hvLog.panic) problems.push('the hypervisor panicked (see its log)');
+  result.ok = problems.length === 0;
+  return result;
+}
