@@ -1,6 +1,7 @@
 /**
- * How a command talks to the user: human text on stderr, one JSON document (or NDJSON events)
- * on stdout with --json. Every command receives one Output built from the global flags.
+ * How a command talks to the user: human text on stdout (on stderr under --json, where stdout
+ * carries one JSON document or NDJSON events); warnings, debug lines and errors on stderr.
+ * Every command receives one Output built from the global flags.
  */
 export interface GlobalOptions {
   json: boolean;
@@ -80,10 +81,14 @@ export function bigintReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
 }
 
-/** Colour is on only for a TTY, unless NO_COLOR is set or --no-color given (https://no-color.org). */
+/**
+ * Colour is off with --no-color or a non-empty NO_COLOR (https://no-color.org); otherwise on for a
+ * TTY, or when FORCE_COLOR is set to anything but 0 (for pagers and CI logs that render colour).
+ */
 export function colorWanted(flag: boolean | undefined, env: NodeJS.ProcessEnv, isTTY: boolean): boolean {
   if (flag === false) return false;
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '') return env.FORCE_COLOR !== '0';
   return isTTY;
 }
 
@@ -92,7 +97,7 @@ export function table(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell))));
   return rows
-    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visibleLength(cell)))).join('  '))
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visibleLength(cell)))).join('  ').trimEnd())
     .join('\n');
 }
 

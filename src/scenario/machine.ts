@@ -5,7 +5,8 @@
  * `EngineLike`: the console, the hypervisor port, the agent channel, QMP keys and power.
  */
 import { TsxHvError } from '../errors.js';
-import { measureSpeed, parseGuestClock, worstBackwards, type ClockSample, type SpeedMeasurement } from './measure.js';
+import { execRequest, parseClock, parseExec, type ExecResult } from '../engines/agent-protocol.js';
+import { measureSpeed, worstBackwards, type PairedSample, type SpeedMeasurement } from './measure.js';
 import { formatSpeed, parseSpeed, sameSpeed, speedArgument, speedValue, type Speed } from './speed.js';
 import type { HotkeyName, SleepExpectation, Via } from './schema.js';
 
@@ -18,11 +19,11 @@ export interface EngineLike {
   /** Send an agent request; resolve with the payload of `@id ok <payload>`, reject on `err`. */
   agent(command: string, timeoutMs: number): Promise<string>;
   /** Press and release a key combination (QMP send-key, QEMU key names). */
-  sendKeys(keys: string[]): Promise<void>;
+  sendKeys(keys: readonly string[]): Promise<unknown>;
   /** Lines the hypervisor has logged so far on its port. */
   readonly hvLog: readonly string[];
-  powerOff(): Promise<void>;
-  kill(): Promise<void> | void;
+  powerOff(): Promise<unknown>;
+  kill(): Promise<unknown>;
 }
 
 /** The hypervisor's default hotkeys (COMMON contract; docs/hotkeys.md of hv-core). */
@@ -42,11 +43,6 @@ export class GuestError extends TsxHvError {
 export interface HvStatus {
   speed: Speed;
   armed: boolean;
-}
-
-export interface ExecResult {
-  exitCode: number;
-  output: string;
 }
 
 export interface SleepCheck {
@@ -89,14 +85,27 @@ export function hotkeyPlan(from: Speed, to: Speed): HotkeyName[] {
   return Array<HotkeyName>(Math.abs(b - a)).fill(b > a ? 'faster' : 'slower');
 }
 
-export class Machine {
+/** What is known about a booted machine (filled by boot()). */
+export interface BootInfo {
+  media?: string;
+  /** Emulator start to the agent's ready line, ms. */
+  bootMs?: number;
+  /** The CPUID hypervisor signature the guest saw (null: none). */
+  hypervisor?: string | null;
+  clocksource?: string;
+}
+
+export class Machine<E extends EngineLike = EngineLike> {
   /** The speed last asked for (1x at boot). */
   requested: Speed = { p: 1, q: 1 };
   private lastMono: bigint | undefined;
   private worstBack = 0n;
   private reads = 0;
 
-  constructor(readonly engine: EngineLike) {}
+  constructor(
+    readonly engine: E,
+    readonly info: BootInfo = {},
+  ) {}
 
   /** Every clock read taken through this Machine: how many, and the worst backwards step between consecutive reads. */
   get clockHistory(): { reads: number; backwardsNs: number } {
@@ -117,17 +126,17 @@ export class Machine {
   }
 
   /** One clock read from the agent, paired with host time at the round trip's midpoint. */
-  async clock(): Promise<ClockSample> {
+  async clock(): Promise<PairedSample> {
     const sent = process.hrtime.bigint();
     const payload = await this.engine.agent('clock', REQUEST_TIMEOUT_MS);
     const received = process.hrtime.bigint();
-    const sample = { ...parseGuestClock(payload), host: (sent + received) / 2n, rtt: received - sent };
+    const sample = { ...parseClock(payload), hostNs: (sent + received) / 2n, rttNs: received - sent };
     this.record([sample]);
     return sample;
   }
 
-  private record(samples: readonly ClockSample[]): void {
-    const monos = samples.map((s) => s.mono);
+  private record(samples: readonly PairedSample[]): void {
+    const monos = samples.map((s) => s.monoNs);
     const back = worstBackwards(this.lastMono === undefined ? monos : [this.lastMono, ...monos]);
     if (back > this.worstBack) this.worstBack = back;
     this.reads += samples.length;
@@ -190,7 +199,7 @@ export class Machine {
   }
 
   /** Measure the guest's clock speed over `durationMs` of host time (default 5 s) against `expect` (default: the requested speed). */
-  async measure(opts: { durationMs?: number; expect?: Speed; tolerancePct?: number; minR2?: number; onSample?: (s: ClockSample, i: number) => void } = {}): Promise<SpeedMeasurement> {
+  async measure(opts: { durationMs?: number; expect?: Speed; tolerancePct?: number; minR2?: number; onSample?: (s: PairedSample, i: number) => void } = {}): Promise<SpeedMeasurement> {
     const m = await measureSpeed(() => this.engine.agent('clock', REQUEST_TIMEOUT_MS), {
       durationMs: opts.durationMs ?? 5000,
       expect: opts.expect ?? this.requested,
@@ -204,10 +213,7 @@ export class Machine {
 
   /** Run a shell command in the guest (through the agent); returns its exit code and combined output. */
   async exec(command: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
-    const payload = await this.engine.agent(`exec ${Buffer.from(command).toString('base64')}`, opts.timeoutMs ?? 60_000);
-    const m = /^exit=(-?\d+) out=([A-Za-z0-9+/=]*)$/.exec(payload.trim());
-    if (!m) throw new GuestError(`agent exec reply "${payload.slice(0, 120)}" is not exit=<code> out=<base64>`);
-    return { exitCode: Number(m[1]), output: Buffer.from(m[2]!, 'base64').toString('utf8') };
+    return parseExec(await this.engine.agent(execRequest(command), opts.timeoutMs ?? 60_000));
   }
 
   /**
@@ -234,7 +240,7 @@ export class Machine {
       speed: n,
       hostSeconds,
       overheadSeconds: overhead,
-      guestSeconds: Number(after.mono - before.mono) / 1e9,
+      guestSeconds: Number(after.monoNs - before.monoNs) / 1e9,
       scaledSeconds,
       behaved: closer ? 'scaled' : 'unchanged',
     };

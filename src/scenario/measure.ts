@@ -8,22 +8,16 @@
  * every sample by about the same amount: a constant offset, which moves the intercept and not
  * the slope. The jitter that remains shows up in R squared.
  */
+import { parseClock, type ClockSample } from '../engines/agent-protocol.js';
 import { TsxHvError } from '../errors.js';
 import { speedValue, type Speed } from './speed.js';
 
-/** One clock reading from the guest, as the agent reports it (`mono=<ns> real=<ns> tsc=<u64>`). */
-export interface GuestClock {
-  mono: bigint;
-  real: bigint;
-  tsc: bigint;
-}
-
-/** A guest reading paired with the host's monotonic clock (process.hrtime.bigint()). */
-export interface ClockSample extends GuestClock {
-  /** Host ns at the midpoint of the round trip. */
-  host: bigint;
+/** A guest clock reading (the engine's parse of `mono=<ns> real=<ns> tsc=<u64>`) paired with host time. */
+export interface PairedSample extends ClockSample {
+  /** Host ns (process.hrtime.bigint()) at the midpoint of the round trip. */
+  hostNs: bigint;
   /** Host ns the round trip took. */
-  rtt: bigint;
+  rttNs: bigint;
 }
 
 export interface SpeedFit {
@@ -49,16 +43,6 @@ export class MeasurementError extends TsxHvError {
   }
 }
 
-/** Parse the agent's `clock` payload. */
-export function parseGuestClock(payload: string): GuestClock {
-  const field = (name: string): bigint => {
-    const m = new RegExp(`(?:^|\\s)${name}=(\\d+)(?:\\s|$)`).exec(payload);
-    if (!m) throw new MeasurementError(`guest clock reply "${payload.slice(0, 120)}" has no ${name}=<integer>`);
-    return BigInt(m[1]!);
-  };
-  return { mono: field('mono'), real: field('real'), tsc: field('tsc') };
-}
-
 /** Worst backwards step in a sequence of readings taken one after another (0 if it never went back). */
 export function worstBackwards(values: readonly bigint[]): bigint {
   let worst = 0n;
@@ -70,13 +54,13 @@ export function worstBackwards(values: readonly bigint[]): bigint {
 }
 
 /** Least-squares slope of guest CLOCK_MONOTONIC over host time. Needs at least 3 samples spread over time. */
-export function fitSpeed(samples: readonly ClockSample[]): SpeedFit {
+export function fitSpeed(samples: readonly PairedSample[]): SpeedFit {
   if (samples.length < 3) throw new MeasurementError(`only ${samples.length} clock sample(s); at least 3 are needed to fit a speed`);
-  const h0 = samples[0]!.host;
-  const g0 = samples[0]!.mono;
+  const h0 = samples[0]!.hostNs;
+  const g0 = samples[0]!.monoNs;
   // Differences from the first sample fit a double exactly for any realistic run (2^53 ns = 104 days).
-  const xs = samples.map((s) => Number(s.host - h0) / 1e9);
-  const ys = samples.map((s) => Number(s.mono - g0) / 1e9);
+  const xs = samples.map((s) => Number(s.hostNs - h0) / 1e9);
+  const ys = samples.map((s) => Number(s.monoNs - g0) / 1e9);
   const n = xs.length;
   const mx = xs.reduce((a, b) => a + b, 0) / n;
   const my = ys.reduce((a, b) => a + b, 0) / n;
@@ -94,14 +78,14 @@ export function fitSpeed(samples: readonly ClockSample[]): SpeedFit {
   const speed = sxy / sxx;
   const residual = syy - speed * sxy;
   const r2 = syy === 0 ? 1 : Math.max(0, 1 - residual / syy);
-  const rtts = samples.map((s) => Number(s.rtt) / 1e6).sort((a, b) => a - b);
+  const rtts = samples.map((s) => Number(s.rttNs) / 1e6).sort((a, b) => a - b);
   return {
     speed,
     r2,
     samples: n,
     hostSeconds: xs[n - 1]!,
     guestSeconds: ys[n - 1]!,
-    backwardsNs: Number(worstBackwards(samples.map((s) => s.mono))),
+    backwardsNs: Number(worstBackwards(samples.map((s) => s.monoNs))),
     medianRttMs: rtts[Math.floor(n / 2)]!,
   };
 }
@@ -131,7 +115,7 @@ export interface SampleOptions {
   /** Milliseconds to wait between samples (0: back to back). */
   intervalMs?: number;
   /** Called with each sample as it arrives (live progress). */
-  onSample?: (sample: ClockSample, index: number) => void;
+  onSample?: (sample: PairedSample, index: number) => void;
   signal?: AbortSignal;
 }
 
@@ -139,15 +123,15 @@ export interface SampleOptions {
  * Take clock samples for `durationMs` of host time. `readClock` sends one `clock` request to the
  * agent and resolves with its payload.
  */
-export async function sampleClock(readClock: () => Promise<string>, opts: SampleOptions): Promise<ClockSample[]> {
-  const samples: ClockSample[] = [];
+export async function sampleClock(readClock: () => Promise<string>, opts: SampleOptions): Promise<PairedSample[]> {
+  const samples: PairedSample[] = [];
   const end = process.hrtime.bigint() + BigInt(Math.round(opts.durationMs * 1e6));
   for (;;) {
     opts.signal?.throwIfAborted();
     const sent = process.hrtime.bigint();
     const payload = await readClock();
     const received = process.hrtime.bigint();
-    const sample = { ...parseGuestClock(payload), host: (sent + received) / 2n, rtt: received - sent };
+    const sample = { ...parseClock(payload), hostNs: (sent + received) / 2n, rttNs: received - sent };
     samples.push(sample);
     opts.onSample?.(sample, samples.length - 1);
     if (received >= end) return samples;
@@ -159,7 +143,7 @@ export interface SpeedMeasurement extends SpeedFit, SpeedVerdict {
   requested: number;
   /** The fitted speed (same as `speed`), named for reports. */
   measured: number;
-  raw: ClockSample[];
+  raw: PairedSample[];
 }
 
 export interface MeasureOptions extends SampleOptions {

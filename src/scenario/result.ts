@@ -2,7 +2,7 @@
  * What a scenario run produces, and the events reporters receive while it runs.
  */
 import { ExitCode } from '../errors.js';
-import type { ClockSample } from './measure.js';
+import type { PairedSample } from './measure.js';
 import type { Scenario, StepKind } from './schema.js';
 
 /**
@@ -34,7 +34,7 @@ export interface StepResult {
   /** Anything else the step found out (sleep check figures, exec output, hypervisor status). */
   details?: Record<string, unknown>;
   /** Raw clock samples (only in NDJSON/--samples output). */
-  raw?: ClockSample[];
+  raw?: PairedSample[];
 }
 
 export type ScenarioStatus = 'pass' | 'fail' | 'timeout' | 'error' | 'skip';

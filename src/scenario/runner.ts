@@ -12,7 +12,7 @@ import { formatSpeed, sameSpeed, speedValue } from './speed.js';
 
 export type BootFunction = (spec: MachineSpec, signal: AbortSignal) => Promise<Machine>;
 
-export interface RunOptions {
+export interface ScenarioRunOptions {
   /** Starts the machine and resolves once its agent is ready. */
   boot: BootFunction;
   reporter?: Reporter;
@@ -147,7 +147,7 @@ function failureStatus(err: unknown): StepStatus {
 }
 
 /** Run one scenario to completion. Never throws for a guest problem: it ends up in the result. */
-export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<ScenarioResult> {
+export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions): Promise<ScenarioResult> {
   const reporter = opts.reporter ?? {};
   const started = Date.now();
   const deadline = scenario.timeoutS === undefined ? Infinity : started + scenario.timeoutS * 1000;
@@ -235,7 +235,7 @@ function errorMessage(err: unknown): string {
 }
 
 /** Run several scenarios, at most `jobs` at a time (each boots its own machine). */
-export async function runScenarios(scenarios: readonly Scenario[], opts: RunOptions & { jobs?: number }): Promise<RunSummary> {
+export async function runScenarios(scenarios: readonly Scenario[], opts: ScenarioRunOptions & { jobs?: number }): Promise<RunSummary> {
   const started = Date.now();
   opts.reporter?.runStart?.(scenarios);
   const results: ScenarioResult[] = new Array(scenarios.length);

@@ -1,0 +1,72 @@
+/**
+ * `boot()`: the one call a lab operator's script starts with. Builds the media if it is stale
+ * (unless given one), starts the engine, waits for the guest agent, and returns a Machine.
+ */
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { build } from '../build/build.js';
+import { buildLayout } from '../build/layout.js';
+import type { EngineMachine } from '../engines/machine.js';
+import { startMachine } from '../engines/start.js';
+import { Machine } from './machine.js';
+import type { MachineSpec } from './schema.js';
+
+export interface BootOptions {
+  /** Boot media; default: the standard build output, rebuilt first if stale. */
+  media?: string;
+  memory?: string;
+  cpus?: number;
+  /** Hypervisor command line additions (media is built with them). */
+  hypervisor?: string;
+  /** Guest kernel command line additions (media is built with them). */
+  append?: string;
+  kernel?: string;
+  initrd?: string;
+  /** Host ms from power-on to the agent's ready line (default 180 s). */
+  readyTimeoutMs?: number;
+  /** Build progress lines. */
+  log?: (line: string) => void;
+  /** Aborting kills the machine while it boots. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The media for a machine: `media` as given, or a build (incremental). A build with custom
+ * options is copied aside (build/media/scenario-<hash>.iso) so the next build for other options
+ * cannot change it under a running machine.
+ */
+export async function prepareMedia(opts: Pick<BootOptions, 'media' | 'hypervisor' | 'append' | 'kernel' | 'initrd' | 'log'>): Promise<string> {
+  if (opts.media) return opts.media;
+  const result = await build({ hvArgs: opts.hypervisor, append: opts.append, kernel: opts.kernel, initrd: opts.initrd, log: opts.log });
+  if (opts.hypervisor === undefined && opts.append === undefined && opts.kernel === undefined && opts.initrd === undefined) return result.outputs.iso;
+  const key = createHash('sha256').update(JSON.stringify([opts.hypervisor, opts.append, opts.kernel, opts.initrd])).digest('hex').slice(0, 12);
+  const dir = buildLayout().media;
+  await mkdir(dir, { recursive: true });
+  const copy = join(dir, `scenario-${key}.iso`);
+  await copyFile(result.outputs.iso, copy);
+  return copy;
+}
+
+/** Boot a guest under the hypervisor and wait until its agent answers. */
+export async function boot(opts: BootOptions = {}): Promise<Machine<EngineMachine>> {
+  const media = await prepareMedia(opts);
+  opts.signal?.throwIfAborted();
+  const engine = await startMachine({ media, memory: opts.memory, cpus: opts.cpus, cleanup: false });
+  const onAbort = (): void => void engine.kill();
+  opts.signal?.addEventListener('abort', onAbort);
+  try {
+    const { ready, bootMs } = await engine.waitForReady(opts.readyTimeoutMs ?? 180_000);
+    return new Machine(engine, { media, bootMs: Math.round(bootMs), hypervisor: ready.hypervisor, clocksource: ready.clocksource });
+  } catch (err) {
+    await engine.kill();
+    throw err;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The runner's BootFunction for real machines (media already prepared into spec.media). */
+export function bootSpec(spec: MachineSpec, signal: AbortSignal): Promise<Machine> {
+  return boot({ ...spec, readyTimeoutMs: spec.bootTimeoutS * 1000, signal });
+}
