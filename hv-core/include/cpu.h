@@ -36,10 +36,11 @@ enum exit_kind {
 struct exit_stats {
 	uint64_t count[EXIT_KIND_COUNT];
 	uint64_t total;
-	uint64_t host_cycles;       /* TSC cycles spent in the hypervisor, VMEXIT to VMRUN */
+	uint64_t timed_exits;       /* exits other than HLT (whose time is mostly idle) */
+	uint64_t host_cycles;       /* their TSC cycles in the hypervisor, VMEXIT to VMRUN */
 	uint64_t rdtsc_host_cycles; /* the part spent on RDTSC/RDTSCP exits */
 	/* One-second windows for the rates reported by status. */
-	uint64_t window_start_tsc, window_rdtsc, window_exits, window_cycles;
+	uint64_t window_start_tsc, window_rdtsc, window_exits, window_timed, window_cycles;
 	uint64_t last_rdtsc_per_s, last_exits_per_s, last_ns_per_exit;
 };
 

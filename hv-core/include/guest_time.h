@@ -24,6 +24,8 @@ int guest_time_arm(const char *who);
 /* Arms the clock once the grace period has passed. */
 void guest_time_poll(uint64_t real_now);
 void guest_time_state(struct vtime_state *out);
+/* True once the guest's TSC may differ from the real TSC (armed, or TSC MSRs written). */
+bool guest_time_virtualised(void);
 /* The speed a user asked for: the current one when armed, the pending one before. */
 void guest_time_requested(uint64_t *p, uint64_t *q);
 int guest_time_write_tsc(unsigned cpu, uint64_t real, uint64_t value);

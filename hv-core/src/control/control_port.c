@@ -44,13 +44,14 @@ static void update_rates(struct cpu *c, uint64_t now)
 	if (elapsed < tsc_hz())
 		return;
 	uint64_t rdtsc_total = s->count[EXIT_KIND_RDTSC] + s->count[EXIT_KIND_RDTSCP];
-	uint64_t exits = s->total - s->window_exits;
+	uint64_t exits = s->total - s->window_exits, timed = s->timed_exits - s->window_timed;
 	s->last_rdtsc_per_s = (rdtsc_total - s->window_rdtsc) * tsc_hz() / elapsed;
 	s->last_exits_per_s = exits * tsc_hz() / elapsed;
-	s->last_ns_per_exit = exits ? cycles_to_ns((s->host_cycles - s->window_cycles) / exits) : 0;
+	s->last_ns_per_exit = timed ? cycles_to_ns((s->host_cycles - s->window_cycles) / timed) : 0;
 	s->window_start_tsc = now;
 	s->window_rdtsc = rdtsc_total;
 	s->window_exits = s->total;
+	s->window_timed = s->timed_exits;
 	s->window_cycles = s->host_cycles;
 }
 
@@ -78,7 +79,8 @@ static void reply_status(struct cpu *c)
 			    "\"host_ns_per_exit\":%lu,\"host_ns_per_exit_window\":%lu,"
 			    "\"host_ns_per_rdtsc_exit\":%lu}",
 			    s->total, s->last_exits_per_s, s->last_rdtsc_per_s,
-			    s->total ? cycles_to_ns(s->host_cycles / s->total) : 0, s->last_ns_per_exit,
+			    s->timed_exits ? cycles_to_ns(s->host_cycles / s->timed_exits) : 0,
+			    s->last_ns_per_exit,
 			    rdtsc_exits ? cycles_to_ns(s->rdtsc_host_cycles / rdtsc_exits) : 0);
 	hv_line("%s", buf);
 }

@@ -12,6 +12,7 @@
 
 static struct vtime_clock clock;
 static uint64_t grace_deadline; /* real TSC; 0 = no automatic arming */
+static bool tsc_written;
 
 void guest_time_init(unsigned cpus, uint64_t real_now, unsigned grace_seconds)
 {
@@ -76,13 +77,20 @@ void guest_time_requested(uint64_t *p, uint64_t *q)
 	*q = s.armed ? s.q : s.pending_q;
 }
 
+bool guest_time_virtualised(void)
+{
+	return tsc_written || vtime_armed(&clock);
+}
+
 int guest_time_write_tsc(unsigned cpu, uint64_t real, uint64_t value)
 {
+	tsc_written = true;
 	return vtime_write_tsc(&clock, cpu, real, value);
 }
 
 int guest_time_write_tsc_adjust(unsigned cpu, int64_t value)
 {
+	tsc_written = true;
 	return vtime_write_tsc_adjust(&clock, cpu, value);
 }
 

@@ -264,11 +264,14 @@ void svm_run(struct cpu *c)
 	for (;;) {
 		v->save.rax = c->regs.rax;
 		v->save.rsp = c->regs.rsp;
+		svm_sync_tsc_intercepts(c);
 		uint64_t entry = rdtsc();
-		if (c->exit_tsc) {
+		uint64_t code = v->control.exit_code;
+		/* Host time per exit counts handling only: HLT exits spend most of theirs idle. */
+		if (c->exit_tsc && code != SVM_EXIT_HLT) {
 			uint64_t spent = entry - c->exit_tsc;
 			c->stats.host_cycles += spent;
-			uint64_t code = v->control.exit_code;
+			c->stats.timed_exits++;
 			if (code == SVM_EXIT_RDTSC || code == SVM_EXIT_RDTSCP)
 				c->stats.rdtsc_host_cycles += spent;
 		}

@@ -2,12 +2,14 @@
  * svm.c - enabling SVM and building the VMCB (AMD APM vol. 2, 15.4 "Enabling SVM", 15.5
  * "VMRUN", 15.10 "I/O intercepts", 15.11 "MSR intercepts").
  *
- * Intercepts: VMRUN (required by VMRUN's consistency checks), CPUID, RDTSC + RDTSCP (QEMU TCG
- * reports RDTSCP as RDTSC; real hardware uses 0x87), HLT (idle: the control port is polled
+ * Intercepts: VMRUN (required by VMRUN's consistency checks), CPUID, RDTSC + RDTSCP once the
+ * guest clock differs from the real TSC (QEMU TCG reports RDTSCP as RDTSC; real hardware uses
+ * 0x87), HLT (idle: the control port is polled
  * while the guest waits), SHUTDOWN, VMMCALL (hypercalls), the other SVM instructions (SVM is
  * hidden from the guest: #UD), I/O ports hooked by devices, and the MSRs msr_policy owns.
  */
 #include "svm.h"
+#include "guest_time.h"
 #include "hvlib.h"
 #include "log.h"
 #include "msr_policy.h"
@@ -84,13 +86,13 @@ void svm_cpu_init(struct cpu *c, uint64_t npt_root)
 	struct vmcb *v = page_alloc(1);
 	c->vmcb = v;
 	c->vmcb_pa = virt_to_phys(v);
-	v->control.intercept_misc1 = SVM_INTERCEPT_RDTSC | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT |
+	/* RDTSC/RDTSCP start untrapped: see svm_sync_tsc_intercepts. */
+	v->control.intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT |
 				     SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO_PROT |
 				     SVM_INTERCEPT_MSR_PROT | SVM_INTERCEPT_SHUTDOWN;
 	v->control.intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
 				     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE |
-				     SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT |
-				     SVM_INTERCEPT_RDTSCP;
+				     SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT;
 	v->control.iopm_base_pa = virt_to_phys(iopm);
 	v->control.msrpm_base_pa = virt_to_phys(msrpm);
 	v->control.guest_asid = GUEST_ASID;
@@ -102,3 +104,17 @@ void svm_cpu_init(struct cpu *c, uint64_t npt_root)
 	v->save.dr7 = 0x400;
 }
 
+
+/* Before the clock is armed the guest's TSC is the real TSC (vtime starts as the identity at
+ * 1x), so RDTSC runs untrapped and boot pays no exits for it; from the moment vtime's answer
+ * can differ (armed, or the guest wrote IA32_TSC/TSC_ADJUST) every RDTSC/RDTSCP exits. Under
+ * QEMU TCG each exit costs far more than on hardware (a full TLB flush per world switch). */
+void svm_sync_tsc_intercepts(struct cpu *c)
+{
+	struct vmcb *v = cpu_vmcb(c);
+	if (!(v->control.intercept_misc1 & SVM_INTERCEPT_RDTSC) && guest_time_virtualised()) {
+		v->control.intercept_misc1 |= SVM_INTERCEPT_RDTSC;
+		v->control.intercept_misc2 |= SVM_INTERCEPT_RDTSCP;
+		hv_log("RDTSC/RDTSCP now trapped");
+	}
+}

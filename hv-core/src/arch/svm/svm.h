@@ -23,5 +23,7 @@ void svm_world_switch(struct guest_regs *regs, uint64_t vmcb_pa);
 /* Runs the guest on this CPU forever, handling exits. */
 __attribute__((noreturn)) void svm_run(struct cpu *c);
 void svm_dump_guest(struct cpu *c);
+/* Turns on the RDTSC/RDTSCP intercepts once the guest clock is virtualised. */
+void svm_sync_tsc_intercepts(struct cpu *c);
 
 #endif
