@@ -102,8 +102,9 @@ struct vtime_state {
 int vtime_init(struct vtime_clock *c, unsigned cpus, uint64_t real_now);
 
 /* Speed p/q. Before arming it is only remembered (the clock stays 1x); after arming a new
- * epoch starts at max(real_now + publish_lead, newest epoch start). VTIME_EINVAL if p or q is
- * zero, VTIME_ERANGE if p/q is outside 1/1000 .. 10000; nothing changes on error. */
+ * epoch starts at max(t + publish_lead, newest epoch start), t = real_now or, with a time
+ * source, the later of real_now and the source's reading. VTIME_EINVAL if p or q is zero,
+ * VTIME_ERANGE if p/q is outside 1/1000 .. 10000; nothing changes on error. */
 int vtime_set_speed(struct vtime_clock *c, uint64_t real_now, uint64_t p, uint64_t q);
 
 /* Arms the clock: the pending speed takes effect (new epoch as in vtime_set_speed). Arming
@@ -112,9 +113,9 @@ int vtime_arm(struct vtime_clock *c, uint64_t real_now);
 bool vtime_armed(const struct vtime_clock *c);
 
 /* Delay (reference ticks) between a writer's real_now and the start of the epoch it
- * publishes. It must exceed the longest time between a writer reading real_now and its
- * publication, so that no reader that finished with the old epoch holds a real TSC the new
- * epoch would cover (docs/design/vtime.md, invariant M2). Host tests use 0. */
+ * publishes. Without a time source it must exceed the longest time between a writer reading
+ * real_now and its publication, so that no reader that finished with the old epoch holds a
+ * real TSC the new epoch would cover (docs/design/vtime.md, invariant M2). Default 0. */
 void vtime_set_publish_lead(struct vtime_clock *c, uint64_t ticks);
 
 /* A function returning the current reference real TSC, called by writers after they have
