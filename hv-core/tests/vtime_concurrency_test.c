@@ -124,7 +124,7 @@ static uint64_t tsc_now(void)
 static void *flipper(void *arg)
 {
 	(void)arg;
-	while (__atomic_load_n(&readers_started, __ATOMIC_ACQUIRE) < 2 * READERS)
+	while (__atomic_load_n(&readers_started, __ATOMIC_ACQUIRE) < READERS)
 		;
 	for (unsigned k = 0; k < FLIPS; k++) {
 		/* real_now read before the writer lock: stale on purpose; the time source fixes it. */
@@ -164,6 +164,7 @@ TEST(never_backwards_across_threads_while_speeds_flip)
 	pthread_t w, r[READERS];
 	uint64_t counts[READERS][3];
 
+	__atomic_store_n(&readers_started, 0u, __ATOMIC_RELEASE);
 	vtime_init(&shared, READERS, tsc_now());
 	vtime_set_time_source(&shared, tsc_now);
 	vtime_arm(&shared, tsc_now());
