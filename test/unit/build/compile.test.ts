@@ -1,0 +1,27 @@
+import t from 'tap';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileAddon, compileAgent, compileHvCore } from '../../../src/build/compile.js';
+import { packageRoot } from '../../../src/build/layout.js';
+import { run } from '../../../src/util/run.js';
+
+t.test('a checkout without hv-core/CMakeLists.txt gets a clear error', async (t) => {
+  const empty = await mkdtemp(join(tmpdir(), 'compile-test-'));
+  t.teardown(() => rm(empty, { recursive: true, force: true }));
+  await t.rejects(compileHvCore(empty, join(empty, 'b')), { code: 'NO_HV_CORE', message: /no hypervisor to build/ });
+  t.equal(await compileAddon(empty), false, 'no addon script: nothing to build');
+});
+
+t.test('the agent builds as a static binary that answers without a hypervisor', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'compile-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const agent = join(dir, 'tsx-hv-agent');
+  await compileAgent(packageRoot(), agent);
+  t.ok((await stat(agent)).isFile());
+  const file = await run('file', [agent], { allowFailure: true });
+  if (file.exitCode === 0) t.match(file.stdout, /statically linked/);
+  const status = await run(agent, ['status'], { allowFailure: true });
+  t.equal(status.exitCode, 3, 'exit 3: no tsx-hv hypervisor on this host');
+  t.match(status.stderr, /no-hypervisor/);
+});

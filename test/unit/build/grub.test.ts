@@ -1,0 +1,41 @@
+import t from 'tap';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BASELINE_OEM_STRING, renderGrubConfig } from '../../../src/build/grub.js';
+import { packageRoot } from '../../../src/build/layout.js';
+import { UsageError } from '../../../src/errors.js';
+import { run } from '../../../src/util/run.js';
+
+const values = { hvArgs: 'serial=0x2f8 grace=5', guestCmdline: 'console=ttyS0,115200 tsc=reliable', timeout: 1 };
+
+t.test('the shipped template renders the contract layout and passes grub-script-check', async (t) => {
+  const template = await readFile(join(packageRoot(), 'images', 'media', 'grub.cfg.in'), 'utf8');
+  const cfg = renderGrubConfig(template, values);
+  t.notMatch(cfg, /@[A-Z_]+@/, 'no placeholder left');
+  t.match(cfg, /multiboot2 \/boot\/tsx-hv\.elf serial=0x2f8 grace=5\n/);
+  t.match(cfg, /module2 \/boot\/vmlinuz console=ttyS0,115200 tsc=reliable\n/);
+  t.match(cfg, /module2 \/boot\/initrd\.img initrd\n/);
+  t.match(cfg, /linux \/boot\/vmlinuz console=ttyS0,115200 tsc=reliable\n\s*initrd \/boot\/initrd\.img/);
+  t.match(cfg, /set default=tsx-hv\n/);
+  t.match(cfg, /set timeout=1\n/);
+  t.match(cfg, /serial --unit=0 --speed=115200/);
+  t.ok(cfg.includes(`"${BASELINE_OEM_STRING}"`), 'baseline selected by the SMBIOS OEM string');
+  t.ok(cfg.indexOf('--id tsx-hv') < cfg.indexOf('--id baseline'), 'hypervisor entry first');
+  const dir = await mkdtemp(join(tmpdir(), 'grub-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'grub.cfg'), cfg);
+  const check = await run('grub-script-check', [join(dir, 'grub.cfg')], { allowFailure: true });
+  t.equal(check.exitCode, 0, check.stderr || check.stdout);
+});
+
+t.test('unknown and unused placeholders are template errors', async (t) => {
+  t.throws(() => renderGrubConfig('@HV_ARGS@ @GUEST_CMDLINE@ @TIMEOUT@ @BASELINE_OEM_STRING@ @NOPE@', values), UsageError);
+  t.throws(() => renderGrubConfig('@HV_ARGS@ @TIMEOUT@ @BASELINE_OEM_STRING@', values), /does not use @GUEST_CMDLINE@/);
+});
+
+t.test('the timeout must be whole seconds in range', async (t) => {
+  const tpl = '@HV_ARGS@ @GUEST_CMDLINE@ @TIMEOUT@ @BASELINE_OEM_STRING@';
+  t.equal(renderGrubConfig(tpl, { ...values, timeout: 0 }), `${values.hvArgs} ${values.guestCmdline} 0 ${BASELINE_OEM_STRING}`);
+  for (const timeout of [-1, 1.5, 601, Number.NaN]) t.throws(() => renderGrubConfig(tpl, { ...values, timeout }), UsageError, String(timeout));
+});
