@@ -172,8 +172,8 @@ export function* walk(devices: readonly BlockDevice[]): Generator<BlockDevice> {
 
 /** "major:minor" of a dev_t as Linux/glibc encode it (see makedev(3)). */
 export function majMinOf(dev: bigint): string {
-  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
-  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & 0xffffff00n);
   return `${major}:${minor}`;
 }
 

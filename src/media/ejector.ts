@@ -1,4 +1,3 @@
-import { ToolFailedError } from '../errors.js';
 import { run } from '../util/run.js';
 import { FlashError } from './errors.js';
 
@@ -32,7 +31,7 @@ export async function ejectDevice(path: string): Promise<EjectOutcome> {
     await run('eject', [path]);
     return { ejected: true };
   } catch (err) {
-    const why = err instanceof ToolFailedError ? err.message : (err as Error).message;
-    return { ejected: false, warning: `eject: ${path} was written and verified, but ejecting it failed (${why}); it is safe to remove once no activity light blinks` };
+    const why = (err as Error).message;
+    return { ejected: false, warning: `eject: ${path} was written, but ejecting it failed (${why}); it is safe to remove once no activity light blinks` };
   }
 }
