@@ -29,7 +29,9 @@ export class LineSplitter {
     return this.partial;
   }
 
-  private emit(line: string): void {
-    this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+  private emit(raw: string): void {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.length <= this.maxLine) this.onLine(line);
+    else for (let i = 0; i < line.length; i += this.maxLine) this.onLine(line.slice(i, i + this.maxLine));
   }
 }

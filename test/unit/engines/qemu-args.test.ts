@@ -1,0 +1,45 @@
+import t from 'tap';
+import { QEMU_CPU, checkMemory, qemuArgs, type QemuPaths } from '../../../src/engines/qemu-args.js';
+import { UsageError } from '../../../src/errors.js';
+
+const paths: QemuPaths = { console: '/w/c.sock', consoleLog: '/w/c.log', hv: '/w/h.sock', hvLog: '/w/h.log', qmp: '/w/q.sock', pidfile: '/w/pid', uefiVars: '/w/vars.fd' };
+const base = { media: '/m/tsx-hv.iso', memory: '512M', cpus: 1, hypervisor: true, firmware: 'bios' as const };
+
+function after(args: string[], flag: string): string[] {
+  return args.flatMap((a, i) => (a === flag ? [args[i + 1]!] : []));
+}
+
+t.test('the contract machine: pc, SVM CPU model, TCG, no display, COM1 console, COM2 hypervisor port, QMP', async (t) => {
+  const a = qemuArgs(base, paths);
+  t.same(after(a, '-machine'), ['pc']);
+  t.same(after(a, '-cpu'), [QEMU_CPU]);
+  t.equal(QEMU_CPU, 'qemu64,+svm,+npt,+rdtscp');
+  t.same(after(a, '-m'), ['512M']);
+  t.same(after(a, '-display'), ['none']);
+  t.same(after(a, '-serial'), ['chardev:console', 'chardev:hvport'], 'console first (COM1), then the hypervisor port (COM2)');
+  const chardevs = after(a, '-chardev');
+  t.match(chardevs[0], /^socket,id=console,path=\/w\/c\.sock,server=on,wait=on,logfile=\/w\/c\.log$/);
+  t.match(chardevs[1], /^socket,id=hvport,path=\/w\/h\.sock,server=on,wait=on,logfile=\/w\/h\.log$/);
+  t.same(after(a, '-qmp'), ['unix:/w/q.sock,server=on,wait=off']);
+  t.match(after(a, '-drive')[0], /file=\/m\/tsx-hv\.iso,.*media=cdrom,readonly=on/);
+  t.notOk(a.includes('-smbios'), 'the default entry (hypervisor) needs no selection');
+  t.notOk(a.includes('-enable-kvm'));
+});
+
+t.test('baseline, UEFI, disk images and extra arguments', async (t) => {
+  const a = qemuArgs({ ...base, hypervisor: false, firmware: 'uefi', media: '/m/disk.img', extraArgs: ['-d', 'int'] }, paths);
+  t.same(after(a, '-smbios'), ['type=11,value=tsx-hv:baseline']);
+  const drives = after(a, '-drive');
+  t.match(drives[0], /file=\/m\/disk\.img,format=raw,if=ide,snapshot=on/);
+  t.match(drives[1], /if=pflash,.*readonly=on,file=\/usr\/share\/OVMF\/OVMF_CODE\.fd/);
+  t.match(drives[2], /if=pflash,format=raw,file=\/w\/vars\.fd/);
+  t.same(a.slice(-2), ['-d', 'int']);
+});
+
+t.test('refuses bad sizes, CPU counts and media paths', async (t) => {
+  t.equal(checkMemory('2G'), '2G');
+  t.equal(checkMemory('1024'), '1024');
+  for (const m of ['0', '64M', '512K', 'lots', '-1G']) t.throws(() => checkMemory(m), UsageError, m);
+  for (const cpus of [0, 1.5, 65]) t.throws(() => qemuArgs({ ...base, cpus }, paths), UsageError);
+  t.throws(() => qemuArgs({ ...base, media: '/m/a,b.iso' }, paths), /comma/);
+});
