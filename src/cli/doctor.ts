@@ -30,7 +30,8 @@ Exit codes: 0 every tool found, 77 something is still missing (see docs/cli.md).
     });
 };
 
-async function install(report: DoctorReport, out: Output): Promise<DoctorReport> {
+/** `--install`: install (or say how to), then return the report to print. */
+export async function install(report: DoctorReport, out: Output): Promise<DoctorReport> {
   if (report.missing.length === 0) {
     out.info('nothing to install: every tool is present');
     return report;
@@ -44,7 +45,8 @@ function yesNo(out: Output, value: boolean): string {
   return value ? out.ok('yes') : out.bad('no');
 }
 
-function printReport(r: DoctorReport, out: Output): void {
+/** The human form of the report. */
+export function printReport(r: DoctorReport, out: Output): void {
   out.info(`Host: ${r.distribution.name}\n`);
   const rows = [['TOOL', 'STATUS', 'VERSION', 'PACKAGE', 'NEEDED BY']];
   for (const t of r.tools) {
