@@ -1,0 +1,90 @@
+/**
+ * The control port and the hypercall ABI under hostile input: garbage, binary noise and
+ * over-long lines on the hypervisor port get one `err CODE message` each and nothing else;
+ * commands are answered promptly while the guest idles; 20,000 random hypercalls from inside
+ * the guest (and VMMCALLs without the magic, which must raise #UD) neither crash nor stall
+ * the hypervisor.
+ */
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bootToAgent, guestExec, hvStatus, panics } from './fixtures.js';
+
+/** Builds the static guest-side fuzzer (hypercall_fuzz.c) with the host gcc. */
+function buildFuzzer(): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'tsx-hv-hcfuzz-'));
+  const out = join(dir, 'hcfuzz');
+  execFileSync('gcc', ['-static', '-nostdlib', '-Os', '-fno-stack-protector', '-fno-pie', '-no-pie', '-fno-asynchronous-unwind-tables',
+    '-Wl,--build-id=none', '-s', '-o', out, join(import.meta.dirname, 'hypercall_fuzz.c')]);
+  return readFileSync(out);
+}
+
+t.test('control port: errors for garbage, prompt answers while the guest idles', async (t) => {
+  const { m } = await bootToAgent(t);
+  t.match(await m.control('help'), /^ok commands: speed/);
+  t.match(await m.control('reboot now'), /^err UNKNOWN /);
+  t.match(await m.control('speed fast'), /^err USAGE /);
+  t.match(await m.control('speed 0'), /^err RANGE /);
+  t.match(await m.control('speed 20000'), /^err RANGE /);
+  t.match(await m.control('status please'), /^err USAGE /);
+  // The engine's control() only sends well-formed lines, so hostile bytes go straight to the
+  // hypervisor port's socket; their replies arrive unsolicited and land in hvLog.
+  const raw = (m as unknown as { hvSocket: { write(b: Buffer): void } }).hvSocket;
+  const mark = m.hvLog.length;
+  raw.write(Buffer.from([0x01, 0x02, 0xff, 0x00, 0x20, 0x6e, 0x6f, 0x1b, 0x5b, 0x41, 0x0a]));
+  raw.write(Buffer.concat([Buffer.alloc(5000, 0x78), Buffer.from('\n')]));
+  raw.write(Buffer.concat([Buffer.from('speed 2'), Buffer.alloc(300, 0x80), Buffer.from('\r\n')]));
+  const replies = (): string[] => m.hvLog.slice(mark).filter((l) => !l.startsWith('# '));
+  for (let waited = 0; replies().length < 3 && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 500)); // a fourth (wrong) reply would arrive meanwhile
+  t.match(await m.control('status'), /^ok \{/, 'the line after the noise is answered normally');
+  t.same(
+    replies().map((l) => l.split(' ').slice(0, 2).join(' ')),
+    ['err BINARY', 'err TOOLONG', 'err TOOLONG'],
+    `one error per bad line and nothing else: ${JSON.stringify(replies())}`,
+  );
+  const status = await hvStatus(m);
+  t.equal(status.speed, '1/1', 'nothing changed the speed');
+
+  await new Promise((r) => setTimeout(r, 3000)); // let the guest go idle (HLT)
+  const rtts: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const start = performance.now();
+    t.match(await m.control('help'), /^ok /);
+    rtts.push(performance.now() - start);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  rtts.sort((a, b) => a - b);
+  t.comment(`control round trip while the guest idles: median ${rtts[10]!.toFixed(1)} ms, max ${rtts[19]!.toFixed(1)} ms`);
+  t.ok(rtts[19]! < 1000, 'every command answered within a second');
+  t.same(panics(m), []);
+});
+
+t.test('random hypercalls from the guest never crash or stall the hypervisor', async (t) => {
+  const fuzzer = buildFuzzer().toString('base64');
+  const { m } = await bootToAgent(t);
+  const install = await guestExec(m, `echo ${fuzzer} | base64 -d > /tmp/hcfuzz && chmod +x /tmp/hcfuzz && echo installed`);
+  t.equal(install.out.trim(), 'installed');
+  const probe = await m.agent('status');
+  t.match(probe, /speed=\d+\/\d+ armed=[01]/, 'agent hypercalls work');
+  let totals = [0, 0, 0, 0, 0];
+  for (let round = 0; round < 4; round++) {
+    const run = await guestExec(m, `/tmp/hcfuzz magic ${round + 1} 5000`, 300_000);
+    t.equal(run.exit, 0, `fuzz round ${round}: ${run.out.trim()}`);
+    const counts = run.out.trim().split(/\s+/).map(Number);
+    totals = totals.map((v, i) => v + (counts[i] ?? 0));
+    t.match(await m.control('status'), /^ok \{/, `hypervisor answers after round ${round}`);
+  }
+  t.comment(`20000 hypercalls: ${totals[0]} ok, ${totals[1]} unknown function, ${totals[2]} invalid argument, ${totals[3]} not permitted, ${totals[4]} other`);
+  t.equal(totals[4], 0, 'every result is 0 or a documented error code');
+  t.ok(totals[1]! > 0 && totals[2]! > 0 && totals[0]! > 0, 'the fuzzer reached success and both error paths');
+  for (let seed = 1; seed <= 5; seed++) {
+    const ud = await guestExec(m, `/tmp/hcfuzz ud ${seed}; echo rc=$?`);
+    t.match(ud.out, /rc=132/, `VMMCALL without the magic raises #UD (SIGILL), seed ${seed}`);
+  }
+  t.equal(await m.control('speed 1'), 'ok speed 1/1');
+  t.match(await m.agent('clock', 20_000), /mono=\d+/, 'guest responsive');
+  t.same(panics(m), []);
+});
