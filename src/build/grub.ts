@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 
-/** SMBIOS OEM string (type 11) that makes the media's GRUB boot the baseline entry. */
-export const BASELINE_OEM_STRING = 'tsx-hv:baseline';
+/** SMBIOS system SKU (type 1) that makes the media's GRUB boot the baseline entry. */
+export const BASELINE_SKU = 'tsx-hv:baseline';
 
 export interface GrubConfigValues {
   /** Hypervisor command line (multiboot2 cmdline). */
@@ -21,7 +21,7 @@ export function renderGrubConfig(template: string, values: GrubConfigValues): st
     HV_ARGS: values.hvArgs,
     GUEST_CMDLINE: values.guestCmdline,
     TIMEOUT: String(values.timeout),
-    BASELINE_OEM_STRING,
+    BASELINE_SKU,
   };
   const used = new Set<string>();
   const out = template.replace(/@([A-Z_]+)@/g, (_m, key: string) => {

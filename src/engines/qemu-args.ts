@@ -1,4 +1,4 @@
-import { BASELINE_OEM_STRING } from '../build/grub.js';
+import { BASELINE_SKU } from '../build/grub.js';
 import { UsageError } from '../errors.js';
 
 /** QEMU binaries and firmware (Debian: qemu-system-x86, ovmf). */
@@ -74,6 +74,6 @@ export function qemuArgs(config: QemuConfig, paths: QemuPaths): string[] {
   if (config.firmware === 'uefi') {
     args.push('-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${paths.uefiVars}`);
   }
-  if (!config.hypervisor) args.push('-smbios', `type=11,value=${BASELINE_OEM_STRING}`);
+  if (!config.hypervisor) args.push('-smbios', `type=1,sku=${BASELINE_SKU}`);
   return [...args, ...(config.extraArgs ?? [])];
 }

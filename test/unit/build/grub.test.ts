@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BASELINE_OEM_STRING, renderGrubConfig } from '../../../src/build/grub.js';
+import { BASELINE_SKU, renderGrubConfig } from '../../../src/build/grub.js';
 import { packageRoot } from '../../../src/build/layout.js';
 import { UsageError } from '../../../src/errors.js';
 import { run } from '../../../src/util/run.js';
@@ -20,7 +20,7 @@ t.test('the shipped template renders the contract layout and passes grub-script-
   t.match(cfg, /set default=tsx-hv\n/);
   t.match(cfg, /set timeout=1\n/);
   t.match(cfg, /serial --unit=0 --speed=115200/);
-  t.ok(cfg.includes(`"${BASELINE_OEM_STRING}"`), 'baseline selected by the SMBIOS OEM string');
+  t.ok(cfg.includes(`"${BASELINE_SKU}"`), 'baseline selected by the SMBIOS system SKU');
   t.ok(cfg.indexOf('--id tsx-hv') < cfg.indexOf('--id baseline'), 'hypervisor entry first');
   const dir = await mkdtemp(join(tmpdir(), 'grub-test-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -30,12 +30,12 @@ t.test('the shipped template renders the contract layout and passes grub-script-
 });
 
 t.test('unknown and unused placeholders are template errors', async (t) => {
-  t.throws(() => renderGrubConfig('@HV_ARGS@ @GUEST_CMDLINE@ @TIMEOUT@ @BASELINE_OEM_STRING@ @NOPE@', values), UsageError);
-  t.throws(() => renderGrubConfig('@HV_ARGS@ @TIMEOUT@ @BASELINE_OEM_STRING@', values), /does not use @GUEST_CMDLINE@/);
+  t.throws(() => renderGrubConfig('@HV_ARGS@ @GUEST_CMDLINE@ @TIMEOUT@ @BASELINE_SKU@ @NOPE@', values), UsageError);
+  t.throws(() => renderGrubConfig('@HV_ARGS@ @TIMEOUT@ @BASELINE_SKU@', values), /does not use @GUEST_CMDLINE@/);
 });
 
 t.test('the timeout must be whole seconds in range', async (t) => {
-  const tpl = '@HV_ARGS@ @GUEST_CMDLINE@ @TIMEOUT@ @BASELINE_OEM_STRING@';
-  t.equal(renderGrubConfig(tpl, { ...values, timeout: 0 }), `${values.hvArgs} ${values.guestCmdline} 0 ${BASELINE_OEM_STRING}`);
+  const tpl = '@HV_ARGS@ @GUEST_CMDLINE@ @TIMEOUT@ @BASELINE_SKU@';
+  t.equal(renderGrubConfig(tpl, { ...values, timeout: 0 }), `${values.hvArgs} ${values.guestCmdline} 0 ${BASELINE_SKU}`);
   for (const timeout of [-1, 1.5, 601, Number.NaN]) t.throws(() => renderGrubConfig(tpl, { ...values, timeout }), UsageError, String(timeout));
 });

@@ -28,7 +28,7 @@ t.test('the contract machine: pc, SVM CPU model, TCG, no display, COM1 console, 
 
 t.test('baseline, UEFI, disk images and extra arguments', async (t) => {
   const a = qemuArgs({ ...base, hypervisor: false, firmware: 'uefi', media: '/m/disk.img', extraArgs: ['-d', 'int'] }, paths);
-  t.same(after(a, '-smbios'), ['type=11,value=tsx-hv:baseline']);
+  t.same(after(a, '-smbios'), ['type=1,sku=tsx-hv:baseline']);
   const drives = after(a, '-drive');
   t.match(drives[0], /file=\/m\/disk\.img,format=raw,if=ide,snapshot=on/);
   t.match(drives[1], /if=pflash,.*readonly=on,file=\/usr\/share\/OVMF\/OVMF_CODE\.fd/);
