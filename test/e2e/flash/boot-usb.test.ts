@@ -1,0 +1,103 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { build, buildLayout } from '../../../src/build/index.js';
+import { loopDevice, readBytes, resultOf, runCli, scratchDir } from './fixtures.js';
+
+// The whole path a lab operator takes: `tsx-hv build` makes the hybrid ISO, `tsx-hv flash`
+// writes it to a "USB stick" (a loop device), and a machine boots from that stick as USB mass
+// storage: GRUB from the stick, then the hypervisor announcing itself on COM2, then Linux and
+// the guest agent under it on COM1. And the safety claim behind Ctrl-C: a stick whose write was
+// interrupted does not boot at all (SeaBIOS reports "No bootable device." on its debug port).
+const MiB = 1024 * 1024;
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+async function media(t: { comment(...m: unknown[]): void }): Promise<string> {
+  const iso = buildLayout().iso;
+  if (!existsSync(iso)) {
+    t.comment(`${iso} is missing: building it with the project's build library`);
+    await build({ log: (line) => t.comment(line) });
+  }
+  return iso;
+}
+
+/** Boot QEMU from the device as a USB stick; the files are COM1, COM2 and SeaBIOS's debug port. */
+function bootFromStick(t: Teardown, dir: string, dev: string) {
+  const logs = { com1: join(dir, 'com1.log'), com2: join(dir, 'com2.log'), bios: join(dir, 'bios.log') };
+  const qemu = spawn(
+    'qemu-system-x86_64',
+    [
+      '-machine', 'pc', '-cpu', 'qemu64,+svm,+npt,+rdtscp', '-m', '512M', '-display', 'none', '-monitor', 'none',
+      // a failed boot reboots at once, and a reboot ends QEMU: an unbootable stick ends the run
+      '-no-reboot', '-boot', 'reboot-timeout=0',
+      '-device', 'qemu-xhci',
+      '-drive', `if=none,id=stick,format=raw,file=${dev}`,
+      '-device', 'usb-storage,drive=stick,bootindex=0',
+      '-serial', `file:${logs.com1}`,
+      '-serial', `file:${logs.com2}`,
+      '-chardev', `file,id=bios,path=${logs.bios}`, '-device', 'isa-debugcon,iobase=0x402,chardev=bios',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const state = { running: true, stderr: '' };
+  qemu.stderr.on('data', (c: Buffer) => (state.stderr += c.toString()));
+  const exited = new Promise<void>((resolve) => qemu.on('exit', () => resolve()));
+  void exited.then(() => (state.running = false));
+  t.teardown(() => {
+    if (state.running) qemu.kill('SIGKILL');
+  });
+  const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'latin1') : '');
+  const waitFor = async (file: string, pattern: RegExp, timeoutMs: number): Promise<boolean> => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && state.running) {
+      if (pattern.test(read(file))) return true;
+      await sleep(250);
+    }
+    return pattern.test(read(file));
+  };
+  return { logs, state, exited, read, waitFor, stop: () => qemu.kill('SIGTERM') };
+}
+
+t.test('a machine boots the hypervisor from the flashed stick over USB', async (t) => {
+  const iso = await media(t);
+  const dir = scratchDir(t);
+  const dev = await loopDevice(t, dir, Math.ceil((statSync(iso).size + 16 * MiB) / MiB) * MiB);
+  const flash = await runCli(['--json', 'flash', dev, '--yes', '--no-eject'], { env: { TSX_HV_FLASH_ALLOW_LOOP: dev } });
+  t.equal(flash.code, 0, flash.stderr);
+  t.equal(resultOf(flash).verified, true);
+
+  const vm = bootFromStick(t, dir, dev);
+  if (await vm.waitFor(vm.logs.com2, /# tsx-hv: guest starting/, 240_000)) t.pass('the hypervisor starts the guest');
+  else t.fail(`no "# tsx-hv: guest starting" on COM2:\n${vm.read(vm.logs.com2).slice(-2000)}\nqemu: ${vm.state.stderr}`);
+  t.match(vm.read(vm.logs.com2), /^# tsx-hv: .*starting/m, 'the hypervisor log comes from the stick');
+  t.match(vm.read(vm.logs.com1), /Booting `tsx-hv/, 'GRUB on the stick booted the default entry');
+  t.ok(await vm.waitFor(vm.logs.com1, /tsx-hv-agent: ready \{.*"hypervisor":"tsx-hv-vtime"/, 240_000), 'Linux and the guest agent come up under the hypervisor');
+  vm.stop();
+  await vm.exited;
+});
+
+t.test('a stick whose write was interrupted does not boot', async (t) => {
+  const iso = await media(t);
+  const dir = scratchDir(t);
+  const dev = await loopDevice(t, dir, Math.ceil((statSync(iso).size + 16 * MiB) / MiB) * MiB);
+  // First a complete, bootable flash: the old image the interrupted write must neutralise.
+  t.equal((await runCli(['flash', dev, '--yes', '--no-eject'], { env: { TSX_HV_FLASH_ALLOW_LOOP: dev } })).code, 0);
+  const flash = await runCli(['--json', 'flash', dev, '--yes', '--no-eject'], {
+    env: { TSX_HV_FLASH_ALLOW_LOOP: dev, TSX_HV_FLASH_TEST_THROTTLE_BPS: String(4 * MiB) },
+    onEvent: (e) => (e.event === 'progress' && e.phase === 'write' && Number(e.bytes) > 0 ? 'SIGINT' : undefined),
+  });
+  t.equal(flash.code, 3, flash.stderr);
+  t.same(readBytes(dev, 0, 65536), Buffer.alloc(65536), 'the boot head is zero');
+
+  const vm = bootFromStick(t, dir, dev);
+  await Promise.race([vm.exited, sleep(120_000)]);
+  t.equal(vm.state.running, false, 'the firmware gave up and the machine reset (ending QEMU)');
+  t.match(vm.read(vm.logs.bios), /No bootable device/, 'SeaBIOS found nothing to boot on the stick');
+  t.equal(vm.read(vm.logs.com2), '', 'the hypervisor never ran');
+  t.notMatch(vm.read(vm.logs.com1), /GRUB|Booting/, 'GRUB never ran');
+});
