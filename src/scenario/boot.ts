@@ -23,7 +23,7 @@ export interface BootOptions {
   append?: string;
   kernel?: string;
   initrd?: string;
-  /** Host ms from power-on to the agent's ready line (default 180 s). */
+  /** Host ms from power-on to the agent's ready line (default 300 s). */
   readyTimeoutMs?: number;
   /** Build progress lines. */
   log?: (line: string) => void;
@@ -56,7 +56,7 @@ export async function boot(opts: BootOptions = {}): Promise<Machine<EngineMachin
   const onAbort = (): void => void engine.kill();
   opts.signal?.addEventListener('abort', onAbort);
   try {
-    const { ready, bootMs } = await engine.waitForReady(opts.readyTimeoutMs ?? 180_000);
+    const { ready, bootMs } = await engine.waitForReady(opts.readyTimeoutMs ?? 300_000);
     return new Machine(engine, { media, bootMs: Math.round(bootMs), hypervisor: ready.hypervisor, clocksource: ready.clocksource });
   } catch (err) {
     await engine.kill();

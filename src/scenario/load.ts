@@ -168,7 +168,7 @@ export function normaliseStep(raw: Record<string, unknown>, line: number): Step 
     case 'measure':
       return named(
         { ...base, kind, durationS: (raw.measure as number | undefined) ?? DEFAULT_MEASURE_S, expect, tolerancePct: (raw.tolerance as number | undefined) ?? DEFAULT_TOLERANCE_PCT, minR2: (raw.minR2 as number | undefined) ?? DEFAULT_MIN_R2 },
-        `measure${expect ? ' ' + formatSpeed(expect) : ''}`,
+        expect ? `measure ${formatSpeed(expect)}` : `measure ${(raw.measure as number | undefined) ?? DEFAULT_MEASURE_S} s`,
       );
     case 'exec':
       return named({ ...base, kind, command: raw.exec as string, exit: (raw.exit as number | undefined) ?? 0, output: raw.output as string | undefined }, `exec ${raw.exec as string}`);

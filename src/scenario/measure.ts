@@ -10,6 +10,7 @@
  */
 import { parseClock, type ClockSample } from '../engines/agent-protocol.js';
 import { TsxHvError } from '../errors.js';
+import { DEFAULT_MIN_R2, DEFAULT_TOLERANCE_PCT } from './schema.js';
 import { speedValue, type Speed } from './speed.js';
 
 /** A guest clock reading (the engine's parse of `mono=<ns> real=<ns> tsc=<u64>`) paired with host time. */
@@ -157,6 +158,6 @@ export interface MeasureOptions extends SampleOptions {
 export async function measureSpeed(readClock: () => Promise<string>, opts: MeasureOptions): Promise<SpeedMeasurement> {
   const raw = await sampleClock(readClock, opts);
   const fit = fitSpeed(raw);
-  const verdict = judgeSpeed(fit, opts.expect, opts.tolerancePct ?? 2, opts.minR2 ?? 0.999);
+  const verdict = judgeSpeed(fit, opts.expect, opts.tolerancePct ?? DEFAULT_TOLERANCE_PCT, opts.minR2 ?? DEFAULT_MIN_R2);
   return { ...fit, ...verdict, requested: speedValue(opts.expect), measured: fit.speed, raw };
 }

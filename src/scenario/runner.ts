@@ -181,7 +181,10 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
       limit(scenario.machine.bootTimeoutS),
       'boot to the agent ready line',
     );
-    finish(0, bootStep, t0, { status: 'pass' });
+    const info = machine.info;
+    const seen = info.hypervisor === undefined ? '' : `guest sees ${info.hypervisor ?? 'no hypervisor'}`;
+    const message = [seen, info.clocksource ? `clocksource ${info.clocksource}` : '', info.bootMs === undefined ? '' : `ready after ${(info.bootMs / 1000).toFixed(1)} s`].filter(Boolean).join(', ');
+    finish(0, bootStep, t0, { status: 'pass', message: message || undefined, details: { ...info } });
   } catch (err) {
     const skip = err instanceof MissingToolError;
     const message = errorMessage(err);

@@ -66,10 +66,16 @@ export interface Scenario {
 }
 
 export const DEFAULT_TOLERANCE_PCT = 2;
-export const DEFAULT_MIN_R2 = 0.999;
+/**
+ * R² says how steadily the guest clock flowed during a measurement. Under QEMU TCG on a loaded
+ * host, round trips of 10-40 ms with jitter give R² around 0.999 at 60x over 4 s (measured), so
+ * the default only catches a clock that stalls or jumps, not round-trip noise.
+ */
+export const DEFAULT_MIN_R2 = 0.99;
 export const DEFAULT_MEASURE_S = 5;
 export const DEFAULT_SLEEP_TOLERANCE_PCT = 15;
-export const DEFAULT_BOOT_TIMEOUT_S = 180;
+/** Boot to agent ready takes 30-100 s under QEMU TCG with RDTSC trapping on a loaded 2-core host (measured). */
+export const DEFAULT_BOOT_TIMEOUT_S = 300;
 export const DEFAULT_HOTKEY_GAP_S = 0.05;
 
 const speedSchema = {

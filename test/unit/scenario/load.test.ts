@@ -1,0 +1,138 @@
+import t from 'tap';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ScenarioError, fieldName, formatProblem, loadScenario, normaliseStep, parseScenario } from '../../../src/scenario/load.js';
+import { UsageError } from '../../../src/errors.js';
+
+function problems(yaml: string): string[] {
+  try {
+    parseScenario(yaml, 'x.yaml');
+  } catch (err) {
+    if (err instanceof ScenarioError) return err.problems.map(formatProblem);
+    throw err;
+  }
+  throw new Error('expected a ScenarioError');
+}
+
+t.test('a valid scenario gets defaults filled in and lines recorded', async (t) => {
+  const s = parseScenario(
+    `name: ladder
+description: d
+timeout: 100
+machine:
+  memory: 1G
+  media: ../m.iso
+  hypervisor: grace=0
+steps:
+  - arm: hypercall
+  - speed: 1/10
+  - measure: 3
+    tolerance: 1
+  - hotkey: [ctrl, alt, f12]
+    times: 3
+  - exec: uname -r
+    output: "^6\\\\."
+  - sleep: 2
+  - wait: ready
+    regex: true
+    on: hypervisor
+    timeout: 5
+  - monotonic: true
+  - poweroff: true
+`,
+    '/scen/dir/ladder.yaml',
+  );
+  t.equal(s.name, 'ladder');
+  t.equal(s.timeoutS, 100);
+  t.same(s.machine, { engine: 'qemu', cpus: 1, memory: '1G', media: '/scen/m.iso', hypervisor: 'grace=0', append: undefined, kernel: undefined, initrd: undefined, bootTimeoutS: 300 });
+  t.same(s.steps.map((x) => x.kind), ['arm', 'speed', 'measure', 'hotkey', 'exec', 'sleep', 'wait', 'monotonic', 'poweroff']);
+  t.same(s.steps.map((x) => x.line), [9, 10, 11, 13, 15, 17, 18, 22, 23]);
+  t.match(s.steps[1], { speed: { p: 1, q: 10 }, via: 'control', name: 'speed 0.1x (control)' });
+  t.match(s.steps[2], { durationS: 3, tolerancePct: 1, minR2: 0.99, expect: undefined, name: 'measure 3 s' });
+  t.match(s.steps[3], { keys: ['ctrl', 'alt', 'f12'], times: 3, name: 'hotkey ctrl+alt+f12 x3' });
+  t.match(s.steps[4], { command: 'uname -r', exit: 0, output: '^6\\.' });
+  t.match(s.steps[5], { seconds: 2, expect: 'report', tolerancePct: 15 });
+  t.match(s.steps[6], { pattern: 'ready', regex: true, on: 'hypervisor', timeoutS: 5 });
+});
+
+t.test('the name defaults to the file name', async (t) => {
+  t.equal(parseScenario('steps:\n  - poweroff: true\n', 'dir/my-check.yaml').name, 'my-check');
+});
+
+t.test('every problem is reported with file, line, column and field', async (t) => {
+  const p = problems(`name: bad
+machine:
+  cpus: 2
+  memry: 1G
+steps:
+  - measure: 5
+    tolerence: 2
+  - speed: -1
+  - measure: 5
+    speed: 2
+  - frobnicate: 1
+  - hotkey: bogus
+  - sleep: 2
+    expect: fast
+  - speed: "1/3"
+    via: hotkey
+  - 7
+`);
+  t.same(p, [
+    'x.yaml:3:9: machine.cpus: must be <= 1',
+    'x.yaml:4:3: machine.memry: unknown field',
+    'x.yaml:7:5: steps[0].tolerence: unknown field (a step has one action and its options)',
+    'x.yaml:8:12: steps[1].speed: must be a positive number (60, 0.5) or a fraction "P/Q" ("1/10")',
+    'x.yaml:10:5: steps[2]: one action per step, found measure and speed; split it into two steps',
+    'x.yaml:11:5: steps[3]: a step needs one action: wait, arm, speed, hotkey, measure, exec, sleep, monotonic, poweroff',
+    'x.yaml:12:13: steps[4].hotkey: must be toggle, faster, slower, or a list of QEMU key names (["ctrl", "alt", "f12"])',
+    'x.yaml:14:13: steps[5].expect: must be one of: scaled, unchanged, report',
+    'x.yaml:15:12: steps[6].speed: hotkeys only reach whole speeds (1, 2, ... N); use via: control or hypercall',
+    'x.yaml:17:5: steps[7]: must be object',
+  ]);
+});
+
+t.test('missing and mistyped top-level fields', async (t) => {
+  t.same(problems('name: x\n'), ['x.yaml:1:1: steps: is required']);
+  t.same(problems('steps: []\n'), ['x.yaml:1:8: steps: must NOT have fewer than 1 items']);
+  t.same(problems('- 1\n'), ['x.yaml:1:1: must be object']);
+  t.same(problems('steps:\n  - measure: 5\n    timeout: "x"\n'), ['x.yaml:3:14: steps[0].timeout: must be number']);
+  t.same(problems('steps:\n  - poweroff: false\n'), ['x.yaml:2:15: steps[0].poweroff: must be equal to constant']);
+  t.same(problems(''), ['x.yaml:1:1: must be object']);
+});
+
+t.test('YAML syntax errors and duplicate keys point at their line', async (t) => {
+  t.match(problems('steps: [\n'), [/^x\.yaml:2:1: /]);
+  t.match(problems('steps:\n  - measure: 1\n    measure: 2\n'), [/^x\.yaml:3:5: Map keys must be unique/]);
+});
+
+t.test('the error is a usage error (exit 2) that lists every problem', async (t) => {
+  const err = (() => {
+    try {
+      parseScenario('steps:\n  - x: 1\n', 'f.yaml');
+    } catch (e) {
+      return e as ScenarioError;
+    }
+  })()!;
+  t.type(err, UsageError);
+  t.equal(err.exitCode, 2);
+  t.match(err.message, /^f\.yaml:2:5: steps\[0\]: a step needs one action/);
+  t.match(err.hint, /docs\/scenarios\.md/);
+});
+
+t.test('loadScenario reads a file and reports a missing one as a usage error', async (t) => {
+  const dir = t.testdir({ 'a.yaml': 'steps:\n  - poweroff: true\n' });
+  t.equal((await loadScenario(join(dir, 'a.yaml'))).name, 'a');
+  await t.rejects(loadScenario(join(dir, 'nope.yaml')), { exitCode: 2, message: /cannot read scenario .*nope\.yaml: no such file/ });
+  await writeFile(join(dir, 'b.yaml'), 'steps:\n  - bad: 1\n');
+  await t.rejects(loadScenario(join(dir, 'b.yaml')), { message: /b\.yaml:2:5: steps\[0\]/ });
+  await t.rejects(loadScenario(dir), { message: /cannot read scenario/ });
+});
+
+t.test('field names and step normalisation helpers', async (t) => {
+  t.equal(fieldName(['steps', 3, 'tolerance']), 'steps[3].tolerance');
+  t.equal(fieldName([]), '');
+  t.equal(formatProblem({ file: 'f', line: 1, col: 2, field: '', message: 'm' }), 'f:1:2: m');
+  t.match(normaliseStep({ hotkey: 'toggle', expect: 10, name: 'flip' }, 4), { kind: 'hotkey', name: 'flip', expect: { p: 10, q: 1 }, times: 1, line: 4 });
+  t.match(normaliseStep({ measure: 2, expect: '1/2' }, 1), { name: 'measure 0.5x' });
+});
