@@ -6,7 +6,7 @@ import { TsxHvError } from '../errors.js';
 import { run } from '../util/run.js';
 import type { Target } from './target.js';
 import type { ActionPlan, Operation } from './types.js';
-import { ADMIN_UNIT_DIR, enablingLinks } from './units.js';
+import { ADMIN_UNIT_DIR, UNIT_LINK_TREES, enablingLinks } from './units.js';
 import { snapshotTree } from './snapshot.js';
 
 /**
@@ -56,7 +56,7 @@ export async function planAgent(target: Target, sources: AgentSources = {}): Pro
   const tree = await snapshotTree(target, ADMIN_UNIT_DIR);
   const notes: ActionPlan['notes'] = [];
   if (enablingLinks(tree, AGENT_UNIT).length === 0) {
-    operations.push({ op: 'command', action: 'agent', systemctl: true, argv: ['enable', AGENT_UNIT], touchesTrees: [ADMIN_UNIT_DIR], why: 'start the agent at boot' });
+    operations.push({ op: 'command', action: 'agent', systemctl: true, argv: ['enable', AGENT_UNIT], touchesTrees: UNIT_LINK_TREES, why: 'start the agent at boot' });
   } else {
     notes.push({ action: 'agent', status: 'unchanged', kind: 'note', subject: AGENT_UNIT, detail: 'already enabled' });
   }

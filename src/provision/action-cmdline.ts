@@ -5,7 +5,7 @@ import { hasKernelArgs, mergeKernelArgs } from './kernel-args.js';
 import type { Distribution } from './os-release.js';
 import type { Target } from './target.js';
 import type { ActionPlan, Change, Operation } from './types.js';
-import { ADMIN_UNIT_DIR } from './units.js';
+import { ADMIN_UNIT_DIR, UNIT_LINK_TREES } from './units.js';
 
 /**
  * The kernel command line action: make `tsc=reliable` (and `--append` arguments) persistent the
@@ -85,7 +85,7 @@ async function planGrubDebian(target: Target, args: readonly string[]): Promise<
   }
   fallback.push(
     { op: 'write', action: 'cmdline', path: posix.join(ADMIN_UNIT_DIR, FIRST_BOOT_UNIT), content: Buffer.from(firstBootUnit()), mode: 0o644, why: 'runs update-grub once at first boot, then disables itself' },
-    { op: 'command', action: 'cmdline', systemctl: true, argv: ['enable', FIRST_BOOT_UNIT], touchesTrees: [ADMIN_UNIT_DIR], why: 'regenerate grub.cfg at first boot' },
+    { op: 'command', action: 'cmdline', systemctl: true, argv: ['enable', FIRST_BOOT_UNIT], touchesTrees: UNIT_LINK_TREES, why: 'regenerate grub.cfg at first boot' },
   );
   operations.push({
     op: 'command',

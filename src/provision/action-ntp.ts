@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import type { Target } from './target.js';
 import type { ActionPlan, Change, Operation } from './types.js';
-import { ADMIN_UNIT_DIR, NTP_UNITS, VENDOR_UNIT_DIRS, enablingLinks, isMasked } from './units.js';
+import { ADMIN_UNIT_DIR, UNIT_LINK_TREES, NTP_UNITS, VENDOR_UNIT_DIRS, enablingLinks, isMasked } from './units.js';
 import { snapshotTree } from './snapshot.js';
 
 /**
@@ -25,9 +25,22 @@ ntp:
   enabled: false
 `;
 
-async function installed(target: Target, unit: string): Promise<boolean> {
-  for (const dir of [...VENDOR_UNIT_DIRS, ADMIN_UNIT_DIR]) if ((await target.state(posix.join(dir, unit))).type === 'file') return true;
-  return false;
+/** Installed NTP units: a regular unit file in a vendor or the admin directory (aliases excluded). */
+async function installedUnits(target: Target): Promise<string[]> {
+  const out: string[] = [];
+  const dirs = [...VENDOR_UNIT_DIRS, ADMIN_UNIT_DIR];
+  const present = new Set<string>();
+  for (const dir of dirs) for (const path of await target.list(dir)) present.add(path);
+  for (const unit of NTP_UNITS) {
+    for (const dir of dirs) {
+      const path = posix.join(dir, unit);
+      if (present.has(path) && (await target.state(path)).type === 'file') {
+        out.push(unit);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 function note(status: Change['status'], subject: string, detail: string): Change {
@@ -38,8 +51,7 @@ export async function planNtp(target: Target): Promise<ActionPlan> {
   const operations: Operation[] = [];
   const notes: Change[] = [];
   const tree = await snapshotTree(target, ADMIN_UNIT_DIR);
-  const units: string[] = [];
-  for (const unit of NTP_UNITS) if (await installed(target, unit)) units.push(unit);
+  const units = await installedUnits(target);
   if (units.length === 0) notes.push(note('unchanged', 'ntp', `no network time client installed (looked for ${NTP_UNITS.join(', ')})`));
   const pending = units.filter((u) => !isMasked(tree, u) || enablingLinks(tree, u).length > 0);
   if (target.live && pending.length > 0) {
@@ -47,7 +59,7 @@ export async function planNtp(target: Target): Promise<ActionPlan> {
       op: 'command',
       action: 'ntp',
       argv: ['timedatectl', 'set-ntp', 'false'],
-      touchesTrees: [ADMIN_UNIT_DIR],
+      touchesTrees: UNIT_LINK_TREES,
       why: 'switch network time off through systemd-timedated',
       bestEffort: 'timedatectl needs a running systemd; the units are disabled and masked below all the same',
     });
@@ -59,8 +71,8 @@ export async function planNtp(target: Target): Promise<ActionPlan> {
       const active = (await target.exec(['systemctl', 'is-active', unit], { allowFailure: true })).stdout.trim() === 'active';
       if (active) operations.push({ op: 'command', action: 'ntp', systemctl: true, argv: ['stop', unit], stopsUnit: unit, why: `${unit} is running` });
     }
-    if (links.length > 0) operations.push({ op: 'command', action: 'ntp', systemctl: true, argv: ['disable', unit], touchesTrees: [ADMIN_UNIT_DIR], why: `remove ${links.join(', ')}` });
-    if (!masked) operations.push({ op: 'command', action: 'ntp', systemctl: true, argv: ['mask', unit], touchesTrees: [ADMIN_UNIT_DIR], why: `${ADMIN_UNIT_DIR}/${unit} -> /dev/null` });
+    if (links.length > 0) operations.push({ op: 'command', action: 'ntp', systemctl: true, argv: ['disable', unit], touchesTrees: UNIT_LINK_TREES, why: `remove ${links.join(', ')}` });
+    if (!masked) operations.push({ op: 'command', action: 'ntp', systemctl: true, argv: ['mask', unit], touchesTrees: UNIT_LINK_TREES, why: `${ADMIN_UNIT_DIR}/${unit} -> /dev/null` });
     if (masked && links.length === 0) notes.push(note('unchanged', unit, 'already disabled and masked'));
   }
   if ((await target.readFile('/etc/cloud/cloud.cfg')) !== null) {

@@ -22,10 +22,18 @@ export function sameState(a: FileState, b: FileState): boolean {
   }
 }
 
-/** The state of a directory and everything below it, keyed by absolute path. */
-export async function snapshotTree(target: Target, dir: string): Promise<Map<string, FileState>> {
+/** The state of directories and everything below them, keyed by absolute path. */
+export async function snapshotTrees(target: Target, dirs: readonly string[]): Promise<Map<string, FileState>> {
+  if (dirs.length === 0) return new Map();
+  if (target.trees) return target.trees(dirs);
   const out = new Map<string, FileState>();
-  out.set(dir, await target.state(dir));
-  for (const path of await target.list(dir)) out.set(path, await target.state(path));
+  for (const dir of dirs) {
+    out.set(dir, await target.state(dir));
+    for (const path of await target.list(dir)) out.set(path, await target.state(path));
+  }
   return out;
+}
+
+export function snapshotTree(target: Target, dir: string): Promise<Map<string, FileState>> {
+  return snapshotTrees(target, [dir]);
 }

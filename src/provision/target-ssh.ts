@@ -64,7 +64,8 @@ export class SshTarget implements Target {
   }
 
   private ssh(argv: readonly string[], opts: { allowFailure?: boolean; input?: string } = {}): Promise<RunResult> {
-    return run('ssh', [...this.sshArgs(), '--', shellJoin([...this.sudo, ...argv])], { allowFailure: opts.allowFailure, input: opts.input, env: { LC_ALL: 'C' } });
+    const stdin = opts.input === undefined ? {} : { input: opts.input, stdin: 'pipe' as const };
+    return run('ssh', [...this.sshArgs(), '--', shellJoin([...this.sudo, ...argv])], { allowFailure: opts.allowFailure, env: { LC_ALL: 'C' }, ...stdin });
   }
 
   /** A small sh program with positional parameters. */
@@ -132,6 +133,32 @@ export class SshTarget implements Target {
       .filter(Boolean)
       .map((p) => (dir.endsWith('/') ? dir : dir + '/') + p.replace(/^\.\//, ''))
       .sort();
+  }
+
+  /** One round trip for all dirs: find prints NUL-separated records, file contents as base64. */
+  async trees(dirs: readonly string[]): Promise<Map<string, FileState>> {
+    const out = new Map<string, FileState>(dirs.map((d) => [d, { type: 'absent' }]));
+    const r = await this.sh(
+      'for d in "$@"; do [ -e "$d" ] || [ -L "$d" ] || continue; find "$d" ' +
+        "\\( -type l -printf 'L\\0%U\\0%G\\0%p\\0%l\\0' \\) -o \\( -type d -printf 'D\\0%m\\0%U\\0%G\\0%p\\0' \\) " +
+        "-o \\( -type f -printf 'F\\0%m\\0%U\\0%G\\0%p\\0' -exec base64 -w0 {} \\; -printf '\\0' \\); done",
+      dirs,
+    );
+    const f = r.stdout.split('\0');
+    for (let i = 0; i + 4 < f.length; ) {
+      const kind = f[i]!;
+      if (kind === 'L') {
+        out.set(f[i + 3]!, { type: 'link', uid: Number(f[i + 1]), gid: Number(f[i + 2]), target: f[i + 4]! });
+        i += 5;
+      } else if (kind === 'D') {
+        out.set(f[i + 4]!, { type: 'dir', mode: parseInt(f[i + 1]!, 8), uid: Number(f[i + 2]), gid: Number(f[i + 3]) });
+        i += 5;
+      } else {
+        out.set(f[i + 4]!, { type: 'file', mode: parseInt(f[i + 1]!, 8), uid: Number(f[i + 2]), gid: Number(f[i + 3]), content: Buffer.from(f[i + 5]!, 'base64') });
+        i += 6;
+      }
+    }
+    return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
   exec(argv: readonly string[], opts: { allowFailure?: boolean } = {}): Promise<RunResult> {

@@ -21,6 +21,8 @@ export interface Target {
   setState(path: string, state: FileState): Promise<void>;
   /** Every path below `dir` (not following symlinks), or [] when `dir` does not exist. */
   list(dir: string): Promise<string[]>;
+  /** State of each dir and everything below it in one go (targets where each state() is a round trip). */
+  trees?(dirs: readonly string[]): Promise<Map<string, FileState>>;
   /** Run a program inside the target: chroot for dir/image targets, the remote shell for ssh. */
   exec(argv: readonly string[], opts?: { allowFailure?: boolean }): Promise<RunResult>;
   /** Run systemctl against the target's unit files (`systemctl --root=DIR` offline). */

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { TsxHvError } from '../errors.js';
 import { unifiedDiff } from './diff.js';
 import { BACKUP_DIR, MANIFEST_PATH, STATE_DIR, blobPath, newManifest, readManifest, restoredState, toStored, type Manifest } from './manifest.js';
-import { sameState, snapshotTree } from './snapshot.js';
+import { sameState, snapshotTrees } from './snapshot.js';
 import type { Target } from './target.js';
 import type { Change, CommandOperation, FileState, Operation, WriteOperation } from './types.js';
 
@@ -18,6 +18,7 @@ export class Transaction {
   readonly changes: Change[] = [];
   private readonly runBefore = new Map<string, FileState>();
   private readonly stoppedThisRun: string[] = [];
+  private stateDirReady = false;
 
   private constructor(
     private readonly target: Target,
@@ -70,7 +71,7 @@ export class Transaction {
   private async command(op: CommandOperation): Promise<void> {
     const before = new Map<string, FileState>();
     for (const path of op.touches ?? []) before.set(path, await this.target.state(path));
-    for (const tree of op.touchesTrees ?? []) for (const [p, s] of await snapshotTree(this.target, tree)) before.set(p, s);
+    for (const [p, s] of await snapshotTrees(this.target, op.touchesTrees ?? [])) before.set(p, s);
     const shown = this.target.describeCommand(op.argv, Boolean(op.systemctl));
     const result = op.systemctl ? await this.target.systemctl(op.argv, { allowFailure: true }) : await this.target.exec(op.argv, { allowFailure: true });
     if (result.exitCode === 0) {
@@ -100,7 +101,7 @@ export class Transaction {
   private async recordDifferences(before: Map<string, FileState>, op: CommandOperation): Promise<number> {
     const after = new Map<string, FileState>();
     for (const path of op.touches ?? []) after.set(path, await this.target.state(path));
-    for (const tree of op.touchesTrees ?? []) for (const [p, s] of await snapshotTree(this.target, tree)) after.set(p, s);
+    for (const [p, s] of await snapshotTrees(this.target, op.touchesTrees ?? [])) after.set(p, s);
     const paths = [...new Set([...before.keys(), ...after.keys()])].sort();
     let differences = 0;
     for (const path of paths) {
@@ -108,8 +109,9 @@ export class Transaction {
       const now = after.get(path) ?? { type: 'absent' as const };
       if (sameState(was, now)) continue;
       differences++;
-      await this.record(path, was);
+      await this.record(path, was, false);
     }
+    if (differences > 0) await this.saveManifest();
     return differences;
   }
 
@@ -126,7 +128,7 @@ export class Transaction {
     await this.saveManifest();
   }
 
-  private async record(path: string, before: FileState): Promise<void> {
+  private async record(path: string, before: FileState, save = true): Promise<void> {
     if (path === STATE_DIR || path.startsWith(STATE_DIR + '/')) return;
     if (!this.runBefore.has(path)) this.runBefore.set(path, before);
     if (this.manifest.entries.some((e) => e.path === path)) return;
@@ -137,10 +139,12 @@ export class Transaction {
       if ((await this.target.state(blob)).type === 'absent') await this.target.setState(blob, { type: 'file', mode: 0o600, uid: 0, gid: 0, content: before.content });
     }
     this.manifest.entries.push({ path, before: stored });
-    await this.saveManifest();
+    if (save) await this.saveManifest();
   }
 
   private async ensureStateDir(): Promise<void> {
+    if (this.stateDirReady) return;
+    this.stateDirReady = true;
     for (const dir of ['/var', '/var/lib', '/var/lib/tsx-hv', STATE_DIR, BACKUP_DIR]) {
       if ((await this.target.state(dir)).type !== 'absent') continue;
       await this.target.setState(dir, { type: 'dir', mode: dir === BACKUP_DIR ? 0o700 : 0o755, uid: 0, gid: 0 });

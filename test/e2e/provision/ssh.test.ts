@@ -19,7 +19,7 @@ const GUEST_IF = `tpg${process.pid % 100000}`;
 const HOST_IP = '10.213.7.1';
 const GUEST_IP = '10.213.7.2';
 const PORT = 2222;
-const EXCLUDE = ['/proc', '/dev'];
+const EXCLUDE = ['/proc', '/dev', '/sys'];
 
 t.test('live host over ssh: provision, verify, idempotent rerun, dry-run, revert', async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'provision-e2e-ssh-'));
@@ -28,6 +28,7 @@ t.test('live host over ssh: provision, verify, idempotent rerun, dry-run, revert
   t.teardown(async () => {
     if (sshd?.pid) process.kill(-sshd.pid, 'SIGKILL');
     await run('umount', [join(root, 'proc')], { allowFailure: true });
+    await run('umount', [join(root, 'sys')], { allowFailure: true });
     await run('umount', [join(root, 'dev')], { allowFailure: true });
     await run('ip', ['netns', 'del', NS], { allowFailure: true });
     await run('ip', ['link', 'del', HOST_IF], { allowFailure: true });
@@ -43,6 +44,7 @@ t.test('live host over ssh: provision, verify, idempotent rerun, dry-run, revert
   await mkdir(join(root, 'run/sshd'), { recursive: true, mode: 0o755 });
   await run('mount', ['--bind', '/dev', join(root, 'dev')]);
   await run('mount', ['-t', 'proc', 'proc', join(root, 'proc')]);
+  await run('mount', ['-t', 'sysfs', 'sysfs', join(root, 'sys')]);
 
   await run('ip', ['netns', 'add', NS]);
   await run('ip', ['link', 'add', HOST_IF, 'type', 'veth', 'peer', 'name', GUEST_IF]);
