@@ -4,17 +4,21 @@
  *   tsx-hv-agent speed N|P/Q      set the guest's time speed through the hypercall ABI
  *   tsx-hv-agent status           print speed and armed state
  *   tsx-hv-agent arm              end the calibration guard now
+ *   tsx-hv-agent autoarm          wait until the kernel's TSC calibration is over, arm once, exit
+ *                                 (what tsx-hv-agent.service runs on installed systems)
  * Exit codes: 0 ok, 1 hypercall error, 2 usage, 3 no tsx-hv hypervisor. */
 #include "hvcmds.h"
 #include "serve.h"
+#include "autoarm.h"
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_CONSOLE "/dev/ttyS0"
 
 static int usage(void)
 {
-	fputs("usage: tsx-hv-agent [serve [DEVICE|-]] | speed N|P/Q | status | arm\n", stderr);
+	fputs("usage: tsx-hv-agent [serve [DEVICE|-]] | speed N|P/Q | status | arm | autoarm\n", stderr);
 	return 2;
 }
 
@@ -29,6 +33,16 @@ static int report(int rc, const char *msg)
 	return strncmp(msg, "usage", 5) == 0 ? 2 : 1;
 }
 
+static int auto_arm_once(void)
+{
+	struct autoarm a;
+	char msg[320];
+	autoarm_init(&a);
+	while (!autoarm_poll(&a, msg, sizeof msg)) usleep(100 * 1000);
+	printf("%s\n", msg);
+	return strstr(msg, ": failed") ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	char msg[160];
@@ -38,5 +52,6 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "speed") == 0 && argc == 3) return report(hv_cmd_speed(argv[2], msg, sizeof msg), msg);
 	if (strcmp(cmd, "status") == 0 && argc == 2) return report(hv_cmd_status(msg, sizeof msg), msg);
 	if (strcmp(cmd, "arm") == 0 && argc == 2) return report(hv_cmd_arm(msg, sizeof msg), msg);
+	if (strcmp(cmd, "autoarm") == 0 && argc == 2) return auto_arm_once();
 	return usage();
 }
