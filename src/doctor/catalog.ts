@@ -202,6 +202,22 @@ export const TOOLS: readonly ToolSpec[] = [
     programs: ['valgrind'],
     versionArgs: ['--version'],
   },
+  {
+    name: 'lsblk',
+    purpose: 'lists the block devices `tsx-hv flash` chooses from (util-linux: lsblk, blkid, findmnt, blockdev, umount)',
+    neededBy: ['flash'],
+    packages: { debian: 'util-linux', fedora: 'util-linux', suse: 'util-linux', arch: 'util-linux' },
+    programs: ['lsblk'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'eject',
+    purpose: 'ejects the USB stick after `tsx-hv flash` (a failure is only a warning)',
+    neededBy: ['flash'],
+    packages: { debian: 'eject', fedora: 'util-linux', suse: 'util-linux', arch: 'util-linux' },
+    programs: ['eject'],
+    versionArgs: ['--version'],
+  },
 ];
 
 export function toolSpec(name: string): ToolSpec | undefined {

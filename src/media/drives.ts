@@ -143,14 +143,16 @@ export function parseBlkidExport(text: string): Record<string, string> {
  * those nodes directly with blkid (it reads the superblocks; root only, which flashing needs).
  */
 export async function addProbedFilesystems(devices: BlockDevice[]): Promise<void> {
-  for (const d of walk(devices)) {
-    if (d.fstype !== null || d.pttype !== null || d.size === 0) continue;
-    const r = await run('blkid', ['-p', '-o', 'export', d.path], { allowFailure: true });
-    const found = parseBlkidExport(r.stdout);
-    d.fstype = found.TYPE ?? null;
-    d.label = found.LABEL ?? null;
-    d.pttype = found.PTTYPE ?? null;
-  }
+  const unknown = [...walk(devices)].filter((d) => d.fstype === null && d.pttype === null && d.size > 0);
+  await Promise.all(
+    unknown.map(async (d) => {
+      const r = await run('blkid', ['-p', '-o', 'export', d.path], { allowFailure: true });
+      const found = parseBlkidExport(r.stdout);
+      d.fstype = found.TYPE ?? null;
+      d.label = found.LABEL ?? null;
+      d.pttype = found.PTTYPE ?? null;
+    }),
+  );
 }
 
 /** Every block device on the machine, as a tree. */
