@@ -66,12 +66,22 @@ async function printList(out: Output, flags: FlashFlags): Promise<void> {
   else if (listing.image) out.info(out.dim(`sizes checked against ${listing.image.path} (${formatBytes(listing.image.size)})`));
 }
 
+interface Reporter {
+  report: (e: FlashEvent) => void;
+  /** End a progress line left open on the terminal. */
+  finish: () => void;
+}
+
 /** Human progress on stderr: a redrawn line on a terminal, a line per 10% otherwise. */
-function humanReporter(out: Output): (e: FlashEvent) => void {
+function humanReporter(out: Output): Reporter {
   const stderr = process.stderr;
   let lastTenth = -1;
   let drawn = false;
-  return (e) => {
+  const finish = (): void => {
+    if (drawn) stderr.write('\n');
+    drawn = false;
+  };
+  const report = (e: FlashEvent): void => {
     if (e.event === 'progress') {
       if (out.opts.quiet) return;
       const line = renderProgress(e);
@@ -85,21 +95,19 @@ function humanReporter(out: Output): (e: FlashEvent) => void {
       }
       return;
     }
-    if (drawn) {
-      stderr.write('\n');
-      drawn = false;
-    }
+    finish();
     lastTenth = -1;
     if (e.event === 'plan') stderr.write(renderCard(e.card) + '\n');
     else if (e.event === 'phase' && PHASE_TEXT[e.phase] && !out.opts.quiet) stderr.write(`${PHASE_TEXT[e.phase]}...\n`);
     else if (e.event === 'warning') out.warn(e.message);
   };
+  return { report, finish };
 }
 
 /** NDJSON on stdout; progress at most every 250 ms, always the last one of a phase. */
-function jsonReporter(out: Output): (e: FlashEvent) => void {
+function jsonReporter(out: Output): Reporter {
   let last = 0;
-  return (e) => {
+  const report = (e: FlashEvent): void => {
     if (e.event === 'progress') {
       const now = performance.now();
       if (e.bytes < e.total && now - last < 250) return;
@@ -107,6 +115,7 @@ function jsonReporter(out: Output): (e: FlashEvent) => void {
     }
     out.event(e);
   };
+  return { report, finish: () => undefined };
 }
 
 function summary(r: FlashResult): string {
@@ -155,7 +164,7 @@ See docs/flash.md.`,
       }
       if (device === undefined) throw new UsageError('name the device to write, e.g. `tsx-hv flash /dev/sdb`', 'run `tsx-hv flash --list` to see the eligible disks');
       const testHooks = testHooksFromEnv(process.env);
-      const report = out.json ? jsonReporter(out) : humanReporter(out);
+      const reporter = out.json ? jsonReporter(out) : humanReporter(out);
       const controller = new AbortController();
       const onSignal = (signal: NodeJS.Signals): void => {
         if (!controller.signal.aborted) process.stderr.write(`\n${signal}: stopping after the current block, leaving the device unbootable...\n`);
@@ -172,7 +181,7 @@ See docs/flash.md.`,
           allowNonRemovable: flags.allowNonRemovable,
           signal: controller.signal,
           testHooks,
-          onEvent: report,
+          onEvent: reporter.report,
           confirm: async (card) => {
             if (flags.yes) return true;
             if (!process.stdin.isTTY) {
@@ -184,9 +193,11 @@ See docs/flash.md.`,
             return askDeviceName(card, process.stdin, process.stderr);
           },
         });
+        reporter.finish();
         if (out.json) out.event({ event: 'result', ok: true, ...result });
         else out.info(summary(result));
       } catch (err) {
+        reporter.finish();
         if (out.json) {
           const e = err as TsxHvError;
           out.event({

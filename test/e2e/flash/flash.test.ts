@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { loopDevice, partitionWithExt4, randomImage, readBytes, resultOf, runCli, scratchDir } from './fixtures.js';
+import { CLI, loopDevice, partitionWithExt4, randomImage, readBytes, resultOf, runCli, scratchDir } from './fixtures.js';
 
 // Loop devices stand in for USB sticks. The only thing faked is eligibility of the named loop
 // device (TSX_HV_FLASH_ALLOW_LOOP); every other rule, the writes and the read-back are real.
@@ -172,4 +172,27 @@ t.test('an interrupted write leaves the boot head zero and says so (exit 3)', as
   const imageBytes = readFileSync(image);
   t.same(readBytes(dev, 64 * 1024, 1 * MiB), imageBytes.subarray(64 * 1024, 64 * 1024 + MiB), 'the body was being written');
   t.same(readBytes(dev, 60 * MiB, 4096), Buffer.alloc(4096, 0xa5), 'the write stopped before the end');
+});
+
+t.test('on a terminal, typing the device name confirms and anything else cancels (exit 3)', async (t) => {
+  // script(1) gives the CLI a real pseudo-terminal on stdin and stderr, as an operator has.
+  const dir = scratchDir(t);
+  const image = randomImage(dir, 2 * MiB);
+  const dev = await loopDevice(t, dir, 4 * MiB);
+  const onTerminal = (typed: string) =>
+    execa('script', ['-q', '-e', '-c', `${process.execPath} ${CLI} flash ${dev} --image ${image} --no-eject`, '/dev/null'], {
+      env: { ...process.env, ...allow(dev) },
+      input: typed,
+      reject: false,
+    });
+  const wrong = await onTerminal('sdz\n');
+  t.equal(wrong.exitCode, 3, wrong.stdout);
+  t.match(wrong.stdout, /Type the device name \(loop\d+\) to erase it/);
+  t.match(wrong.stdout, /cancelled: the device name was not confirmed; nothing was written/);
+  t.same(readBytes(dev, 0, 4 * MiB), Buffer.alloc(4 * MiB, 0xa5), 'the device is untouched');
+  const right = await onTerminal(`${dev.replace('/dev/', '')}\n`);
+  t.equal(right.exitCode, 0, right.stdout);
+  t.match(right.stdout, /write {2}\[#+\] 100%/, 'a progress bar on the terminal');
+  t.match(right.stdout, /verified: the device reads back SHA-256/);
+  t.equal((await execa('cmp', ['-n', String(2 * MiB), image, dev], { reject: false })).exitCode, 0);
 });
