@@ -106,6 +106,9 @@ async function exportQcow2(path: string, work: string, cleanups: Array<() => Pro
 
 async function partitions(loop: string): Promise<string[]> {
   const name = basename(loop);
+  // losetup --partscan does not always populate the partitions (seen on VM kernels without
+  // udev); partx adds the missing ones and fails harmlessly on an unpartitioned image.
+  await run('partx', ['-u', loop], { allowFailure: true });
   const parts = (await readdir(`/sys/block/${name}`)).filter((e) => e.startsWith(`${name}p`)).sort();
   const devices = parts.map((p) => `/dev/${p}`);
   for (const dev of devices) {

@@ -103,6 +103,7 @@ export async function rawImageWithRoot(name: RootName, dir: string, sizeMiB = 10
   const mnt = join(dir, 'mnt');
   await mkdir(mnt, { recursive: true });
   try {
+    await run('partx', ['-u', loop], { allowFailure: true });
     const part = `${loop}p1`;
     for (let i = 0; i < 100 && !existsSync(part); i++) await new Promise((res) => setTimeout(res, 50));
     await run('mkfs.ext4', ['-q', '-L', 'root', part]);
@@ -125,6 +126,7 @@ export async function withImageRoot<T>(image: string, fn: (root: string) => Prom
   const loop = (await run('losetup', ['--partscan', '--find', '--show', '--read-only', image])).stdout.trim();
   const mnt = await mkdtemp(join(tmpdir(), 'provision-e2e-mnt-'));
   try {
+    await run('partx', ['-u', loop], { allowFailure: true });
     const part = `${loop}p1`;
     for (let i = 0; i < 100 && !existsSync(part); i++) await new Promise((res) => setTimeout(res, 50));
     await run('mount', ['-o', 'ro', part, mnt]);

@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +47,7 @@ t.test('raw image: provision, idempotent rerun, refusal while in use, revert', a
   t.equal((await run('losetup', ['-j', image])).stdout, '', 'no loop device left behind');
 });
 
-t.test('qcow2 image: provision through qemu-storage-daemon, refuse while QEMU runs it, revert', async (t) => {
+t.test('qcow2 image: provision through qemu-storage-daemon, refuse while QEMU runs it, revert', { skip: existsSync('/dev/fuse') ? false : 'no /dev/fuse here: qemu-storage-daemon cannot export a qcow2 over FUSE' }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'provision-e2e-qcow2-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const raw = await rawImageWithRoot('chrony', dir);
