@@ -170,8 +170,8 @@ struct hotkey_result hotkeys_feed(struct hotkeys *h, uint8_t byte)
 		return r;
 	for (unsigned i = 0; i < h->count; i++) {
 		const struct hotkey_binding *b = &h->bindings[i];
-		if (b->scancode == make && (h->held_modifiers & b->modifiers) == b->modifiers &&
-		    b->modifiers == h->held_modifiers) {
+		/* Exactly the bound modifiers: Ctrl+Alt+Shift+F12 is not Ctrl+Alt+F12. */
+		if (b->scancode == make && b->modifiers == h->held_modifiers) {
 			h->swallowing = make;
 			r.swallow = true;
 			r.replacement = (uint8_t)(make | SC_BREAK);

@@ -48,10 +48,12 @@ const char *power_action_name(enum shutdown_action a)
 /* Tables live below 4 GiB in everything this hypervisor boots on (identity mapped). */
 static const uint8_t *find_table(const uint8_t *rsdp, size_t len, const char sig[4])
 {
+	if (len < 20)
+		return NULL;
 	bool xsdt = len >= 36 && rsdp[15] >= 2 && *(const uint64_t *)(rsdp + 24) < (1ull << 32);
 	const uint8_t *sdt = xsdt ? (const uint8_t *)(uintptr_t) * (const uint64_t *)(rsdp + 24)
 				  : (const uint8_t *)(uintptr_t)rd32(rsdp + 16);
-	if (!sdt || len < 20)
+	if (!sdt)
 		return NULL;
 	uint32_t sdt_len = rd32(sdt + 4), entry = xsdt ? 8 : 4;
 	for (uint32_t off = 36; off + entry <= sdt_len; off += entry) {

@@ -4,6 +4,7 @@
  * access to the hypervisor's `status` reply.
  */
 import type { Test } from 'tap';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { prepareMedia } from '../../../src/scenario/boot.js';
 import { startMachine } from '../../../src/engines/start.js';
 import type { EngineMachine } from '../../../src/engines/machine.js';
@@ -12,10 +13,38 @@ import type { AgentReady } from '../../../src/engines/agent-protocol.js';
 export const READY_TIMEOUT_MS = 240_000;
 
 let media: Promise<string> | undefined;
+const BUILD_LOCK = 'build/.hv-e2e-build.lock';
+const STALE_LOCK_MS = 15 * 60_000;
+
+/**
+ * tap runs test files in parallel and `tsx-hv build` writes fixed paths, so the hv e2e files
+ * take turns building (an atomic mkdir is the lock; a lock older than 15 min is stale).
+ */
+async function underBuildLock<T>(work: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      mkdirSync(BUILD_LOCK, { recursive: false });
+      break;
+    } catch {
+      try {
+        if (Date.now() - statSync(BUILD_LOCK).mtimeMs > STALE_LOCK_MS) rmSync(BUILD_LOCK, { recursive: true, force: true });
+      } catch {
+        // the holder just released it
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(BUILD_LOCK, { recursive: true, force: true });
+  }
+}
 
 /** The standard boot media (hypervisor + Debian kernel + agent initramfs), built once. */
 export function standardMedia(): Promise<string> {
-  media ??= prepareMedia({});
+  mkdirSync('build', { recursive: true });
+  media ??= underBuildLock(() => prepareMedia({}));
   return media;
 }
 

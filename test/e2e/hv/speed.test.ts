@@ -4,14 +4,30 @@
  * least-squares slope must be within 2% of the requested speed. Steps switch through the
  * control port (1x -> 10x -> 60x -> 1x, 0.5x) and the default hotkeys (QMP send-key,
  * Ctrl+Alt+F12: 1x -> 10x -> 1x). Then 200 random switches: no clock read ever goes back.
+ *
+ * The guest reads its clock somewhere inside each request's round trip, so round-trip jitter
+ * becomes guest-time noise multiplied by the speed (10 ms of jitter is 0.6 s of guest time at
+ * 60x). On a loaded host the fit therefore uses the samples whose round trip was at most the
+ * median (the better half); the never-backwards check uses every sample.
  */
 import t from 'tap';
-import { measureSpeed } from '../../../src/scenario/measure.js';
+import { fitSpeed, judgeSpeed, sampleClock, worstBackwards, type PairedSample } from '../../../src/scenario/measure.js';
 import { parseClock } from '../../../src/engines/agent-protocol.js';
 import type { EngineMachine } from '../../../src/engines/machine.js';
 import { bootToAgent, hvStatus, panics } from './fixtures.js';
 
-const STEP_MS = 6_000;
+const STEP_MS = 8_000;
+
+/** Samples for STEP_MS of host time, fits the better half by round trip, judges within 2%. */
+async function measure(read: () => Promise<string>, p: number, q: number) {
+  const raw = await sampleClock(read, { durationMs: STEP_MS, intervalMs: 50 });
+  const rtts = raw.map((s) => s.rttNs).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const median = rtts[Math.floor(rtts.length / 2)]!;
+  const best: PairedSample[] = raw.filter((s) => s.rttNs <= median);
+  const fit = fitSpeed(best);
+  const verdict = judgeSpeed(fit, { p, q }, 2, 0.999);
+  return { ...fit, ...verdict, requested: p / q, allSamples: raw.length, backwardsAll: worstBackwards(raw.map((s) => s.monoNs)) };
+}
 
 async function waitForLog(m: EngineMachine, re: RegExp, timeoutMs: number, after = 0): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -57,10 +73,11 @@ t.test('speed switching through the control port and the hotkeys, measured', asy
   ];
   for (const step of steps) {
     await step.apply();
-    const r = await measureSpeed(read, { durationMs: STEP_MS, intervalMs: 100, expect: { p: step.p, q: step.q }, tolerancePct: 2, minR2: 0.999 });
-    t.comment(`${step.name}: measured ${r.measured.toFixed(4)}x for ${r.requested}x (${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(3)}%), R2 ${r.r2.toFixed(6)}, ${r.samples} samples over ${r.hostSeconds.toFixed(2)} s`);
+    const r = await measure(read, step.p, step.q);
+    t.comment(`${step.name}: measured ${r.speed.toFixed(4)}x for ${r.requested}x (${r.errorPct >= 0 ? '+' : ''}${r.errorPct.toFixed(3)}%), R2 ${r.r2.toFixed(6)}, ${r.samples} of ${r.allSamples} samples over ${r.hostSeconds.toFixed(2)} s, median RTT ${r.medianRttMs.toFixed(1)} ms`);
     t.ok(r.hostSeconds >= 5, `${step.name}: at least 5 s of host time`);
     t.ok(r.passed, `${step.name}: ${r.problems.join('; ') || 'within 2%'}`);
+    t.equal(r.backwardsAll, 0n, `${step.name}: no sample went backwards`);
   }
   const s = await hvStatus(m);
   t.equal(s.speed, '1/2');
@@ -76,7 +93,7 @@ t.test('speed switching through the control port and the hotkeys, measured', asy
 t.test('200 random switches never move the guest clock backwards', async (t) => {
   const { m } = await bootToAgent(t);
   t.equal(await m.control('arm', 10_000), 'ok armed');
-  const speeds = ['1', '2', '10', '60', '1/2', '1/10', '3/2', '100', '7/3', '1/1000', '10000'];
+  const speeds = ['1', '2', '10', '60', '100', '1/2', '1/10', '3/2', '7/3', '25/2'];
   let seed = 12345;
   const next = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648);
   let lastMono = -1n;

@@ -40,8 +40,8 @@ const char *svm_unsupported_reason(void)
 	return NULL;
 }
 
-/* MSR permission map: 2 bits per MSR (read, write) in three 2 KiB ranges, table 15-?? of
- * APM vol. 2, 15.11 "MSR Intercepts". MSRs outside the ranges always exit. */
+/* MSR permission map: 2 bits per MSR (read, write) in three 2 KiB ranges (APM vol. 2,
+ * 15.11 "MSR Intercepts"). MSRs outside the ranges always exit. */
 static void msrpm_set(uint32_t msr, bool read, bool write)
 {
 	uint32_t base;
