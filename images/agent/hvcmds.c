@@ -21,7 +21,7 @@ int parse_speed(const char *s, uint64_t *p, uint64_t *q)
 		return 0;
 	}
 	if (dot) {
-		/* "0.25" -> 25/100: the hypervisor reduces the fraction itself. */
+		/* "0.25" -> 25/100 -> 1/4 (the ABI takes p/q; keep the numbers small). */
 		unsigned long long whole = dot == s ? 0 : strtoull(s, &end, 10);
 		if (dot != s && end != dot) return -1;
 		size_t digits = strlen(dot + 1);
@@ -29,8 +29,14 @@ int parse_speed(const char *s, uint64_t *p, uint64_t *q)
 		unsigned long long frac = strtoull(dot + 1, NULL, 10), scale = 1;
 		for (size_t i = 0; i < digits; i++) scale *= 10;
 		if (whole * scale + frac == 0) return -1;
-		*p = whole * scale + frac;
-		*q = scale;
+		unsigned long long a = whole * scale + frac, b = scale;
+		while (b) {
+			unsigned long long t = a % b;
+			a = b;
+			b = t;
+		}
+		*p = (whole * scale + frac) / a;
+		*q = scale / a;
 		return 0;
 	}
 	unsigned long long a = strtoull(s, &end, 10);

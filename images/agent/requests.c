@@ -37,7 +37,7 @@ static char *reply_exec(const char *id, const char *arg)
 {
 	unsigned char *command = malloc(strlen(arg) + 4);
 	long n = b64_decode(arg, command);
-	if (n < 0 || memchr(command, 0, (size_t)n)) {
+	if (n <= 0 || memchr(command, 0, (size_t)n)) {
 		free(command);
 		return format_reply(id, 0, "usage: exec <base64 of a shell command>");
 	}

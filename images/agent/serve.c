@@ -2,6 +2,7 @@
 #include "autoarm.h"
 #include "hypercall.h"
 #include "requests.h"
+#include "shell.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -80,10 +81,29 @@ static void power_off(void)
 	reboot(RB_POWER_OFF);
 }
 
+static struct shell sh = { -1, -1 };
+
+/* `@<id> shell` changes how the console is read, so it is handled here, not in requests.c. */
+static int handle_shell_request(const char *line)
+{
+	static const char ID_CHARS[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	if (line[0] != '@') return 0;
+	size_t idlen = strspn(line + 1, ID_CHARS);
+	if (idlen == 0 || idlen > 32 || strcmp(line + 1 + idlen, " shell") != 0) return 0;
+	char reply[128];
+	int head = snprintf(reply, sizeof reply, "@%.*s ", (int)idlen, line + 1);
+	if (sh.master >= 0) snprintf(reply + head, sizeof reply - head, "err shell-running\n");
+	else if (shell_start(&sh) != 0) snprintf(reply + head, sizeof reply - head, "err shell-failed %s\n", strerror(errno));
+	else snprintf(reply + head, sizeof reply - head, "ok\n");
+	write_all(reply, strlen(reply));
+	return 1;
+}
+
 static void handle_line(char *line)
 {
 	size_t n = strlen(line);
 	if (n > 0 && line[n - 1] == '\r') line[n - 1] = 0;
+	if (handle_shell_request(line)) return;
 	char *reply;
 	enum request_action act = handle_request(line, &reply);
 	if (!reply) return;
@@ -107,25 +127,50 @@ int serve(const char *device)
 	char *buf = malloc(LINE_MAX_BYTES + 1);
 	size_t used = 0;
 	int overlong = 0;
+	/* With a shell running, console bytes go to the shell except for lines that start with
+	 * REQUEST_MARK; without one, every line is a request and the mark is dropped. */
+	int in_request = 0;
 	for (;;) {
 		char msg[320];
 		if (autoarm_poll(&arm, msg, sizeof msg)) log_line(msg);
-		struct pollfd p = { in_fd, POLLIN, 0 };
-		int r = poll(&p, 1, arm.done ? -1 : POLL_MS);
+		struct pollfd p[2] = { { in_fd, POLLIN, 0 }, { sh.master, POLLIN, 0 } };
+		int r = poll(p, sh.master >= 0 ? 2 : 1, arm.done ? -1 : POLL_MS);
 		if (r < 0 && errno != EINTR) return 1;
 		if (r <= 0) continue;
 		char chunk[4096];
+		if (sh.master >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t got = read(sh.master, chunk, sizeof chunk);
+			if (got > 0) write_all(chunk, (size_t)got);
+			else {
+				int code = shell_finish(&sh);
+				snprintf(msg, sizeof msg, "\r\ntsx-hv-agent: shell exited with status %d", code);
+				log_line(msg);
+			}
+		}
+		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
 		ssize_t got = read(in_fd, chunk, sizeof chunk);
 		if (got == 0) return 0;
 		if (got < 0) continue;
 		for (ssize_t i = 0; i < got; i++) {
-			if (chunk[i] == '\n') {
+			char c = chunk[i];
+			if (c == REQUEST_MARK) {
+				in_request = 1;
+				used = 0;
+				overlong = 0;
+				continue;
+			}
+			if (sh.master >= 0 && !in_request) {
+				write(sh.master, &c, 1);
+				continue;
+			}
+			if (c == '\n') {
 				buf[used] = 0;
 				if (!overlong) handle_line(buf);
 				used = 0;
 				overlong = 0;
+				in_request = 0;
 			} else if (used < LINE_MAX_BYTES) {
-				buf[used++] = chunk[i];
+				buf[used++] = c;
 			} else {
 				overlong = 1;
 			}

@@ -68,11 +68,16 @@ async function runInteractive(out: Output, flags: RunFlags): Promise<void> {
     onHvLog: (line) => stderr.write(out.dim(`[hv] ${line}`) + '\r\n'),
   });
   const m = session.machine;
-  stderr.write(`tsx-hv run: ${m.hypervisor ? 'under the hypervisor' : 'baseline, no hypervisor'}; Ctrl-C powers the machine off\r\n`);
+  stderr.write(`tsx-hv run: ${m.hypervisor ? 'under the hypervisor' : 'baseline, no hypervisor'}; a guest shell opens once the agent is up; Ctrl-C powers the machine off\r\n`);
   stderr.write(`  control socket  ${session.control}   (tsx-hv ctl finds it through ${session.statePath})\r\n`);
   stderr.write(`  hypervisor port ${m.paths.hv}   (held by this run; log: ${m.paths.hvLog})\r\n`);
   stderr.write(`  QMP             ${m.paths.qmp}\r\n`);
   stderr.write(`  console log     ${m.paths.consoleLog}\r\n`);
+  // A shell on the console for the human; the agent keeps answering marked requests meanwhile.
+  void m
+    .waitForReady(300_000)
+    .then(() => m.agent('shell', 10_000))
+    .catch((e: Error) => m.running && stderr.write(`tsx-hv run: no guest shell: ${e.message}\r\n`));
   let stopping = false;
   const detach = attachTerminal(m, { stdin: process.stdin, stdout: process.stdout }, () => {
     if (stopping) return;

@@ -65,12 +65,26 @@ export async function control(line: string, opts: { socket?: string; timeoutMs?:
   return reply;
 }
 
-/** `speed N`, `speed P/Q` or a decimal; validated before it is sent. */
+function gcd(a: bigint, b: bigint): bigint {
+  return b === 0n ? a : gcd(b, a % b);
+}
+
+/**
+ * `speed N` or `speed P/Q`, validated before it is sent. A decimal ("0.5") becomes the reduced
+ * fraction ("1/2"): the control protocol itself takes only N and P/Q.
+ */
 export function speedRequest(speed: string): string {
   if (!/^(?:[1-9][0-9]{0,8}(?:\/[1-9][0-9]{0,8})?|[0-9]{1,9}\.[0-9]{1,6})$/.test(speed) || /^0+\.0+$/.test(speed)) {
     throw new UsageError(`invalid speed "${speed}"`, 'use a positive whole number (60), a fraction (1/2) or a decimal (0.5)');
   }
-  return `speed ${speed}`;
+  if (!speed.includes('.')) return `speed ${speed}`;
+  const [whole, frac] = speed.split('.') as [string, string];
+  let p = BigInt(whole + frac);
+  let q = 10n ** BigInt(frac.length);
+  const g = gcd(p, q);
+  p /= g;
+  q /= g;
+  return q === 1n ? `speed ${p}` : `speed ${p}/${q}`;
 }
 
 /** The JSON document of a `status` reply (`ok {json}`). */

@@ -9,6 +9,12 @@ interface Pending {
 }
 
 /**
+ * Record separator (Ctrl-^) before every request: while the agent relays an interactive shell on
+ * the console, only lines starting with it reach the agent (images/agent/shell.h).
+ */
+export const REQUEST_MARK = '\u001e';
+
+/**
  * Request/reply with the guest agent over the console: numbered requests, replies matched by id
  * (other console lines are ignored), each request with its own timeout.
  */
@@ -40,7 +46,7 @@ export class AgentChannel {
         reject(new TimeoutError(`the guest agent did not answer "${command.split(' ')[0]}" within ${timeoutMs} ms`, 'is the guest up? (`tsx-hv run --smoke`)'));
       }, timeoutMs);
       this.pending.set(id, { command: command.split(' ')[0]!, resolve, reject, timer });
-      this.write(text);
+      this.write(REQUEST_MARK + text);
     });
   }
 

@@ -67,7 +67,7 @@ t.test('run --smoke: Linux boots under tsx-hv, sees its CPUID signature, keeps t
   if (boots.baseline) t.comment(`hypervisor overhead on boot: ${(((boots.hypervisor - boots.baseline) / boots.baseline) * 100).toFixed(1)}% (target < 20%)`);
 });
 
-t.test('interactive run: console on stdin/stdout, tsx-hv ctl finds it, Ctrl-C powers off', async (t) => {
+t.test('interactive run: a guest shell on stdin/stdout, tsx-hv ctl finds it, Ctrl-C powers off', async (t) => {
   const runtime = await mkdtemp(join(tmpdir(), 'run-e2e-'));
   t.teardown(() => rm(runtime, { recursive: true, force: true }));
   const env = { ...process.env, XDG_RUNTIME_DIR: runtime, NO_COLOR: '1' };
@@ -105,11 +105,15 @@ t.test('interactive run: console on stdin/stdout, tsx-hv ctl finds it, Ctrl-C po
   const unknown = await cli(['ctl', 'reboot'], ctlEnv);
   t.equal(unknown.code, 2);
 
-  // The guest agent, typed into the console: its hypercalls see the speed the control port set.
-  child.stdin.write('@e2e1 status\n');
+  // A guest shell is on the console; requests marked with Ctrl-^ still reach the agent, whose
+  // hypercalls see the speed the control port set.
+  await until(() => /@h\d+ ok\s*$/m.test(stdout) || /# $/.test(stdout), 30_000, 'the guest shell');
+  child.stdin.write('echo tsxhv$((6*7))\n');
+  await until(() => /tsxhv42/.test(stdout), 20_000, 'the shell to run a command');
+  child.stdin.write('\u001e@e2e1 status\n');
   await until(() => /@e2e1 (ok|err)/.test(stdout), 20_000, 'the agent status reply');
   t.match(stdout, /@e2e1 ok speed=10\/1 armed=1/);
-  child.stdin.write('@e2e2 speed 1\n');
+  child.stdin.write('\u001e@e2e2 speed 1\n');
   await until(() => /@e2e2 (ok|err)/.test(stdout), 20_000, 'the agent speed reply');
   t.match(stdout, /@e2e2 ok speed=1\/1 armed=1/);
 

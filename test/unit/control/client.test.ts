@@ -11,7 +11,10 @@ import { TimeoutError, UsageError } from '../../../src/errors.js';
 t.test('speed requests are validated before they are sent', async (t) => {
   t.equal(speedRequest('60'), 'speed 60');
   t.equal(speedRequest('1/2'), 'speed 1/2');
-  t.equal(speedRequest('0.5'), 'speed 0.5');
+  t.equal(speedRequest('0.5'), 'speed 1/2', 'decimals become reduced fractions');
+  t.equal(speedRequest('2.50'), 'speed 5/2');
+  t.equal(speedRequest('3.0'), 'speed 3');
+  t.equal(speedRequest('0.001'), 'speed 1/1000');
   for (const bad of ['0', '-1', '1/0', 'fast', '0.0', '', '1e3', '1/', '01']) t.throws(() => speedRequest(bad), UsageError, bad);
 });
 

@@ -8,7 +8,7 @@ t.test('replies resolve their own request, whatever the order and the noise', as
   const ch = new AgentChannel((s) => sent.push(s));
   const a = ch.request('clock', 1000);
   const b = ch.request('status', 1000);
-  t.same(sent, ['@h1 clock\n', '@h2 status\n']);
+  t.same(sent, ['\u001e@h1 clock\n', '\u001e@h2 status\n'], 'each request starts with the record separator');
   ch.line('[   3.2] some kernel message');
   ch.line('@h9 ok stray');
   ch.line('@h2 err no-hypervisor');
