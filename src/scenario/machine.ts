@@ -292,7 +292,8 @@ export class Machine<E extends EngineLike = EngineLike> {
 export function judgeSleep(c: SleepCheck, expect: SleepExpectation, tolerancePct: number): { status: 'pass' | 'fail' | 'info'; message: string } {
   const facts =
     `sleep ${c.seconds} at ${c.speed}x took ${c.hostSeconds.toFixed(3)} s of host time ` +
-    `(scaled would be ${c.scaledSeconds.toFixed(3)} s); the guest clock advanced ${c.guestSeconds.toFixed(3)} s`;
+    `(scaled would be ${c.scaledSeconds.toFixed(3)} s; sleeps ran at ${(c.seconds / Math.max(c.hostSeconds, 1e-3)).toFixed(2)}x); ` +
+    `the guest clock advanced ${c.guestSeconds.toFixed(3)} s`;
   if (expect === 'report') {
     const note =
       c.speed === 1

@@ -124,7 +124,7 @@ async function runStep(machine: Machine, step: Step, progress: (text: string) =>
     case 'sleep': {
       const c = await machine.sleepCheck(step.seconds);
       const verdict = judgeSleep(c, step.expect, step.tolerancePct);
-      return { status: verdict.status, message: verdict.message, requested: c.speed, details: { ...c, expect: step.expect } };
+      return { status: verdict.status, message: verdict.message, requested: c.speed, details: { ...c, expect: step.expect, sleepSpeed: c.seconds / Math.max(c.hostSeconds, 1e-3) } };
     }
     case 'monotonic': {
       for (let i = 0; i < 20; i++) await machine.clock();

@@ -46,7 +46,8 @@ export function stepTable(result: ScenarioResult, paint: HumanReporterOptions['p
 export function scenarioReport(result: ScenarioResult, paint: HumanReporterOptions['paint'] = (_s, t) => t): string {
   const verdict = result.passed ? paint('summary-pass', 'PASS') : paint('summary-fail', result.status.toUpperCase());
   const lines = [`${result.name} (${result.source}): ${verdict} in ${fmtSeconds(result.durationMs)}`, indent(stepTable(result, paint))];
-  const notes = result.steps.filter((s: StepResult) => s.message && s.status !== 'pass' && s.status !== 'skip');
+  // Sleep checks always: their figures are in the message, not in the table's speed columns.
+  const notes = result.steps.filter((s: StepResult) => s.message && s.status !== 'skip' && (s.status !== 'pass' || s.kind === 'sleep'));
   for (const s of notes) lines.push(`  step ${s.index} ${s.status}: ${s.message}`);
   if (result.message && result.status !== 'pass') lines.push(`  ${result.message}`);
   return lines.join('\n') + '\n';
