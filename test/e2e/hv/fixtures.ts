@@ -48,6 +48,12 @@ export function standardMedia(): Promise<string> {
   return media;
 }
 
+/** Media built with extra guest kernel command line arguments (copied aside by prepareMedia). */
+export function mediaWithAppend(append: string): Promise<string> {
+  mkdirSync('build', { recursive: true });
+  return underBuildLock(() => prepareMedia({ append }));
+}
+
 export interface Booted {
   m: EngineMachine;
   ready: AgentReady;
@@ -55,8 +61,8 @@ export interface Booted {
 }
 
 /** Boots the standard media (with or without the hypervisor) to the agent's ready line. */
-export async function bootToAgent(t: Test, opts: { hypervisor?: boolean } = {}): Promise<Booted> {
-  const m = await startMachine({ media: await standardMedia(), hypervisor: opts.hypervisor ?? true });
+export async function bootToAgent(t: Test, opts: { hypervisor?: boolean; media?: string } = {}): Promise<Booted> {
+  const m = await startMachine({ media: opts.media ?? (await standardMedia()), hypervisor: opts.hypervisor ?? true });
   t.teardown(async () => {
     await m.kill();
   });
