@@ -67,6 +67,15 @@ t.test('run --smoke: Linux boots under tsx-hv, sees its CPUID signature, keeps t
   if (boots.baseline) t.comment(`hypervisor overhead on boot: ${(((boots.hypervisor - boots.baseline) / boots.baseline) * 100).toFixed(1)}% (target < 20%)`);
 });
 
+t.test('run --smoke --uefi: the same media boots under UEFI (OVMF) into the hypervisor', async (t) => {
+  const r = await cli(['--json', 'run', '--smoke', '--uefi', '--timeout', '200']);
+  const doc = JSON.parse(r.out) as SmokeResult;
+  t.equal(r.code, 0, doc.problems.join('; '));
+  t.equal(doc.ready?.hypervisor, 'tsx-hv-vtime');
+  t.equal(doc.clocksource, 'tsc');
+  t.comment(`UEFI boot to agent ready under tsx-hv: ${(doc.bootMs! / 1000).toFixed(2)} s`);
+});
+
 t.test('interactive run: a guest shell on stdin/stdout, tsx-hv ctl finds it, Ctrl-C powers off', async (t) => {
   const runtime = await mkdtemp(join(tmpdir(), 'run-e2e-'));
   t.teardown(() => rm(runtime, { recursive: true, force: true }));
