@@ -21,8 +21,10 @@ function buildFuzzer(): Buffer {
   return readFileSync(out);
 }
 
+// One boot serves both tests.
+const { m } = await bootToAgent(t);
+
 t.test('control port: errors for garbage, prompt answers while the guest idles', async (t) => {
-  const { m } = await bootToAgent(t);
   t.match(await m.control('help'), /^ok commands: speed/);
   t.match(await m.control('reboot now'), /^err UNKNOWN /);
   t.match(await m.control('speed fast'), /^err USAGE /);
@@ -64,7 +66,6 @@ t.test('control port: errors for garbage, prompt answers while the guest idles',
 
 t.test('random hypercalls from the guest never crash or stall the hypervisor', async (t) => {
   const fuzzer = buildFuzzer().toString('base64');
-  const { m } = await bootToAgent(t);
   const install = await guestExec(m, `echo ${fuzzer} | base64 -d > /tmp/hcfuzz && chmod +x /tmp/hcfuzz && echo installed`);
   t.equal(install.out.trim(), 'installed');
   const probe = await m.agent('status');
