@@ -8,7 +8,7 @@ export { run, type RunResult, type RunOptions } from './util/run.js';
 export { findExecutable } from './util/which.js';
 export * from './engines/index.js';
 export * from './control/index.js';
-export { boot, prepareMedia, type BootOptions } from './scenario/boot.js';
+export { boot, bootSpec, prepareMedia, type BootOptions } from './scenario/boot.js';
 export { Machine, HOTKEYS, GuestError, hotkeyPlan, judgeSleep, type EngineLike, type BootInfo, type HvStatus, type SleepCheck } from './scenario/machine.js';
 export { measureSpeed, sampleClock, fitSpeed, judgeSpeed, worstBackwards, MeasurementError, type PairedSample, type SpeedFit, type SpeedVerdict, type SpeedMeasurement, type MeasureOptions, type SampleOptions } from './scenario/measure.js';
 export { loadScenario, parseScenario, ScenarioError, type ScenarioProblem } from './scenario/load.js';
