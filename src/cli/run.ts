@@ -17,6 +17,7 @@ interface RunFlags {
   uefi?: boolean;
   smoke?: boolean;
   timeout: string;
+  keepLogs?: boolean;
 }
 
 function seconds(text: string): number {
@@ -40,6 +41,7 @@ async function runSmoke(out: Output, flags: RunFlags): Promise<void> {
     hypervisor: flags.hypervisor,
     firmware: flags.uefi ? 'uefi' : 'bios',
     timeoutMs: seconds(flags.timeout) * 1000,
+    keepLogs: flags.keepLogs,
   });
   if (out.json) out.document(r);
   else {
@@ -51,7 +53,7 @@ async function runSmoke(out: Output, flags: RunFlags): Promise<void> {
     for (const l of r.hvLog.tail) out.info(out.dim(`  ${l}`));
     out.info(`power off            ${r.powerOff ?? '-'}`);
     for (const p of r.problems) out.warn(p);
-    if (!r.ok) out.info(`logs: ${r.logs.console} ${r.logs.hv} ${r.logs.engine}`);
+    if (r.logs) out.info(`logs: ${r.logs.console} ${r.logs.hv} ${r.logs.engine}`);
   }
   if (!r.ok) process.exitCode = ExitCode.error;
 }
@@ -104,6 +106,7 @@ export const registerRun: Register = (program: Command, output: () => Output) =>
     .option('--uefi', 'boot with UEFI firmware (OVMF) instead of BIOS')
     .option('--smoke', 'headless: wait for the guest agent, report boot time, clocksource and hypervisor log, power off')
     .option('--timeout <seconds>', 'with --smoke: how long to wait for the guest agent', '120')
+    .option('--keep-logs', 'with --smoke: keep the work directory with the console, hypervisor and QEMU logs even when it passes')
     .addHelpText('after', '\nExamples:\n  $ tsx-hv run\n  $ tsx-hv run --smoke --json\n  $ tsx-hv run --smoke --no-hypervisor --uefi')
     .action(async (flags: RunFlags) => {
       const out = output();

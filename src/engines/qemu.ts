@@ -226,11 +226,14 @@ export async function startQemu(opts: MachineOptions & { media: string }): Promi
     uefiVars: join(workdir, 'OVMF_VARS.fd'),
   };
   const firmware = opts.firmware ?? 'bios';
-  if (firmware === 'uefi') await copyFile(OVMF_VARS, qp.uefiVars);
-  const args = qemuArgs(
-    { media, memory: opts.memory ?? '512M', cpus: opts.cpus ?? 1, hypervisor: opts.hypervisor ?? true, firmware, extraArgs: opts.extraArgs },
-    qp,
-  );
+  let args: string[];
+  try {
+    args = qemuArgs({ media, memory: opts.memory ?? '512M', cpus: opts.cpus ?? 1, hypervisor: opts.hypervisor ?? true, firmware, extraArgs: opts.extraArgs }, qp);
+    if (firmware === 'uefi') await copyFile(OVMF_VARS, qp.uefiVars);
+  } catch (err) {
+    await rm(workdir, { recursive: true, force: true });
+    throw err;
+  }
   const paths: MachinePaths = { workdir, console: qp.console, consoleLog: qp.consoleLog, hv: qp.hv, hvLog: qp.hvLog, qmp: qp.qmp, engineLog: join(workdir, 'qemu.stderr') };
   const startedAt = performance.now();
   // setpriv --pdeathsig: the kernel kills QEMU if this process dies without cleaning up.
