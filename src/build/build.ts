@@ -20,7 +20,7 @@ export interface BuildOptions {
   append?: string;
   /** Appended to the hypervisor command line. */
   hvArgs?: string;
-  /** Output directory (default build/ in the package). */
+  /** Output directory, relative to the current directory (default: build/ in the package). */
   out?: string;
   /** GRUB menu timeout in seconds (default 1). */
   grubTimeout?: number;
@@ -82,7 +82,7 @@ async function atomicCopy(from: string, to: string): Promise<void> {
  */
 export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   const log = opts.log ?? (() => undefined);
-  const L: BuildLayout = buildLayout(opts.out);
+  const L: BuildLayout = buildLayout(opts.out === undefined ? undefined : resolve(opts.out));
   const kernelFile = opts.kernel === undefined ? undefined : await requireFile('--kernel', opts.kernel);
   const initrdFile = opts.initrd === undefined ? undefined : await requireFile('--initrd', opts.initrd);
   const cmdline = guestCmdline(opts.append);
