@@ -6,6 +6,9 @@ import { resolveInRoot } from './root-path.js';
 import type { Target, TargetKind } from './target.js';
 import type { FileState } from './types.js';
 
+/** The target's own programs, whatever PATH this process has. */
+const TARGET_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /**
  * A Linux root directory on this machine (a mounted disk, a debootstrapped tree, or the mount
  * of an image). Files are handled directly; programs run with chroot; unit files are changed
@@ -87,7 +90,7 @@ export class DirTarget implements Target {
   }
 
   exec(argv: readonly string[], opts: { allowFailure?: boolean } = {}): Promise<RunResult> {
-    return run('chroot', [this.root, ...argv], { allowFailure: opts.allowFailure, env: { LC_ALL: 'C' } });
+    return run('chroot', [this.root, ...argv], { allowFailure: opts.allowFailure, env: { LC_ALL: 'C', PATH: TARGET_PATH } });
   }
 
   systemctl(args: readonly string[], opts: { allowFailure?: boolean } = {}): Promise<RunResult> {
