@@ -1,8 +1,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { buildLayout } from '../build/layout.js';
-import { TsxHvError } from '../errors.js';
 import { run } from '../util/run.js';
-import { describeCause } from './errors.js';
+import { FlashError, describeCause } from './errors.js';
 import { majMinOf } from './drives.js';
 
 /** What the safety policy needs to know about the image: its size and where it lives. */
@@ -30,11 +29,12 @@ export async function inspectImage(file: string | undefined): Promise<ImageInfo>
     path = await realpath(given);
   } catch (err) {
     if (file === undefined) {
-      throw new TsxHvError('IMAGE_MISSING', `no boot media at ${given}`, {
+      throw new FlashError('discover', `no boot media at ${given}`, {
+        code: 'IMAGE_MISSING',
         hint: 'run `tsx-hv build` to make it, or pass --image FILE',
       });
     }
-    throw new TsxHvError('IMAGE_MISSING', `cannot read the image ${given}: ${describeCause(err)}`, { hint: 'pass --image with an existing file' });
+    throw new FlashError('discover', `cannot read the image ${given}: ${describeCause(err)}`, { code: 'IMAGE_MISSING', hint: 'pass --image with an existing file' });
   }
   const st = await stat(path, { bigint: true });
   let size: number;
@@ -45,9 +45,9 @@ export async function inspectImage(file: string | undefined): Promise<ImageInfo>
     deviceMajMin = majMinOf(st.rdev);
     size = Number((await run('blockdev', ['--getsize64', path])).stdout.trim());
   } else {
-    throw new TsxHvError('IMAGE_INVALID', `the image ${path} is neither a regular file nor a block device`);
+    throw new FlashError('discover', `the image ${path} is neither a regular file nor a block device`, { code: 'IMAGE_INVALID' });
   }
-  if (size === 0) throw new TsxHvError('IMAGE_INVALID', `the image ${path} is empty`, { hint: 'run `tsx-hv build` again' });
+  if (size === 0) throw new FlashError('discover', `the image ${path} is empty`, { code: 'IMAGE_INVALID', hint: 'run `tsx-hv build` again' });
   const mount = await run('findmnt', ['-n', '-o', 'SOURCE', '-T', path], { allowFailure: true });
   const source = mount.exitCode === 0 ? mount.stdout.trim().replace(/\[.*\]$/, '') : '';
   return { path, size, fsMajMin: majMinOf(st.dev), fsSource: source.startsWith('/dev/') ? source : null, deviceMajMin };

@@ -74,7 +74,7 @@ t.test('refuses the disk holding /', async (t) => {
     t.skip(`/ is on ${source}, not a block device, on this machine`);
     return;
   }
-  const parent = (await execa('lsblk', ['-n', '-d', '-s', '-o', 'PATH,TYPE', '-r', source])).stdout
+  const parent = (await execa('lsblk', ['-n', '-s', '-o', 'PATH,TYPE', '-r', source])).stdout
     .split('\n')
     .map((l) => l.split(' '))
     .find(([, type]) => type === 'disk')?.[0];
