@@ -4,9 +4,9 @@
  * off. The sleep check runs at N (not after returning to 1x) because only there does it say
  * anything. It is informational (`expect: report`): tsx-hv promises clock speed, and whether
  * sleeps follow depends on how the guest's timers reach it, so the step reports the figure and
- * which model it matched instead of passing or failing on a claim. It sleeps N guest seconds
- * (2 to 30), so that a scaled sleep lasts about a second of host time, well above the noise of an
- * exec round trip.
+ * which model it matched instead of passing or failing on a claim. It sleeps 2N guest seconds
+ * (2 to 120), so that a scaled sleep lasts about 2 s of host time, well above the noise of an exec
+ * round trip (0.1-0.4 s under TCG on a loaded host).
  */
 import {
   DEFAULT_BOOT_TIMEOUT_S,
@@ -40,7 +40,7 @@ export function builtinScenario(speed: Speed, opts: BuiltinOptions = {}): Scenar
     tolerancePct: opts.tolerancePct ?? DEFAULT_TOLERANCE_PCT,
     minR2: DEFAULT_MIN_R2,
   });
-  const sleepS = opts.sleepS ?? Math.min(30, Math.max(2, Math.round(speedValue(speed))));
+  const sleepS = opts.sleepS ?? Math.min(120, Math.max(2, Math.round(2 * speedValue(speed))));
   return {
     name: `speed-${speedArgument(speed).replace('/', '-')}`,
     description: `built-in: 1x, ${formatSpeed(speed)}, back to 1x, with a sleep check at ${formatSpeed(speed)}`,
