@@ -20,8 +20,14 @@
 
 static int in_fd = 0, out_fd = 1;
 
+/* Whether the last byte this agent wrote to the console ended a line. A reply must start a line
+ * of its own (the host matches `@<id> ...` at the line start), and a shell prompt does not end
+ * with a newline. */
+static int at_line_start = 1;
+
 static void write_all(const char *s, size_t n)
 {
+	if (n > 0) at_line_start = s[n - 1] == '\n';
 	while (n > 0) {
 		ssize_t w = write(out_fd, s, n);
 		if (w < 0 && errno == EINTR) continue;
@@ -31,8 +37,14 @@ static void write_all(const char *s, size_t n)
 	}
 }
 
+static void start_line(void)
+{
+	if (!at_line_start) write_all("\r\n", 2);
+}
+
 static void log_line(const char *line)
 {
+	start_line();
 	write_all(line, strlen(line));
 	write_all("\n", 1);
 	int k = open("/dev/kmsg", O_WRONLY);
@@ -95,6 +107,7 @@ static int handle_shell_request(const char *line)
 	if (sh.master >= 0) snprintf(reply + head, sizeof reply - head, "err shell-running\n");
 	else if (shell_start(&sh) != 0) snprintf(reply + head, sizeof reply - head, "err shell-failed %s\n", strerror(errno));
 	else snprintf(reply + head, sizeof reply - head, "ok\n");
+	start_line();
 	write_all(reply, strlen(reply));
 	return 1;
 }
@@ -107,6 +120,7 @@ static void handle_line(char *line)
 	char *reply;
 	enum request_action act = handle_request(line, &reply);
 	if (!reply) return;
+	start_line();
 	write_all(reply, strlen(reply));
 	free(reply);
 	if (act == REQUEST_POWEROFF) {
@@ -143,7 +157,7 @@ int serve(const char *device)
 			if (got > 0) write_all(chunk, (size_t)got);
 			else {
 				int code = shell_finish(&sh);
-				snprintf(msg, sizeof msg, "\r\ntsx-hv-agent: shell exited with status %d", code);
+				snprintf(msg, sizeof msg, "tsx-hv-agent: shell exited with status %d", code);
 				log_line(msg);
 			}
 		}
