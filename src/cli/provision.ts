@@ -12,7 +12,6 @@ const MARK: Record<Change['status'], string> = {
   'would-change': '+',
   fallback: '!',
   failed: '!',
-  skipped: '-',
   info: 'i',
 };
 

@@ -102,7 +102,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionReport
       report.changed = tx.changed;
       if ((await readManifest(target)) !== null) report.manifest = MANIFEST_PATH;
     }
-    if (target instanceof SshTarget) report.changes.push(...target.notes.map((n): Change => ({ action: 'ntp', status: 'info', kind: 'note', subject: target.spec, detail: n })));
+    if (target instanceof SshTarget) report.changes.push(...target.notes.map((n): Change => ({ action: 'target', status: 'info', kind: 'note', subject: target.spec, detail: n })));
     if (opts.reboot) target = await rebootAndWait(target, () => openTarget(opts.target, opts.ssh), opts.rebootTimeoutMs);
     if (opts.verify) report.verification = await verifyLive(target, args);
     return report;

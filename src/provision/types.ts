@@ -47,11 +47,12 @@ export interface WriteOperation {
 
 export type Operation = CommandOperation | WriteOperation;
 
-export type ChangeStatus = 'changed' | 'unchanged' | 'would-change' | 'fallback' | 'failed' | 'skipped' | 'info';
+export type ChangeStatus = 'changed' | 'unchanged' | 'would-change' | 'fallback' | 'failed' | 'info';
 
 /** One line of the report: what was (or would be) done to which file or by which command. */
 export interface Change {
-  action: ActionName | 'verify' | 'revert';
+  /** The action, or `target` for what the target itself reported (e.g. no running systemd). */
+  action: ActionName | 'target' | 'revert';
   status: ChangeStatus;
   /** A path on the target, or the command line that was run. */
   subject: string;
