@@ -84,7 +84,9 @@ t.test('a non-root user without sudo is told to run the command as root', async 
 t.test('as root on Debian it really installs a package with apt-get', { skip: process.getuid?.() !== 0 && 'needs root' }, async (t) => {
   // `hello` is a tiny package nothing else here depends on; it is removed again afterwards.
   const installed = async () => (await run('dpkg-query', ['-W', '-f', '${Status}', 'hello'], { allowFailure: true })).stdout === 'install ok installed';
-  t.teardown(() => run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'purge', '-y', 'hello'], { allowFailure: true }));
+  const purge = () => run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'purge', '-y', 'hello'], { allowFailure: true });
+  t.teardown(purge);
+  if (await installed()) await purge(); // left over from an interrupted earlier run
   t.equal(await installed(), false, 'not installed before');
   const plan = { ...planInstall([], debian), manager: 'apt-get' as const, packages: ['hello'], commands: installCommands('apt-get', ['hello']) };
   await installPackages(plan);
