@@ -74,3 +74,9 @@ t.test('output that is not captured is reported as empty text', async (t) => {
   const r = await run('true', [], { stdout: 'ignore', stderr: 'ignore' });
   t.same(r, { stdout: '', stderr: '', exitCode: 0 });
 });
+
+t.test('a program gets no stdin by default, and the given input otherwise', async (t) => {
+  t.equal((await run('cat', [])).stdout, '', 'cat sees end-of-file at once');
+  t.equal((await run('cat', [], { input: 'fed through stdin' })).stdout, 'fed through stdin');
+  t.equal((await run('cat', [], { stdin: 'pipe', input: 'both given' })).stdout, 'both given');
+});
