@@ -5,7 +5,7 @@
  * Needs root (loop devices). Image size: BENCH_FLASH_MIB (default 512).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, closeSync, writeSync, statSync, ftruncateSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, writeSync, statSync, ftruncateSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CLI, ROOT } from './fixtures.js';
@@ -83,4 +83,5 @@ try {
   );
 } finally {
   await execa('losetup', ['-d', device], { reject: false });
+  rmSync(backing, { force: true }); // the image stays cached; the device file is rewritten anyway
 }

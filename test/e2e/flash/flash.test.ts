@@ -196,3 +196,23 @@ t.test('on a terminal, typing the device name confirms and anything else cancels
   t.match(right.stdout, /verified: the device reads back SHA-256/);
   t.equal((await execa('cmp', ['-n', String(2 * MiB), image, dev], { reject: false })).exitCode, 0);
 });
+
+t.test('--list shows every disk with a verdict and a reason', async (t) => {
+  const dir = scratchDir(t);
+  const image = randomImage(dir, 1 * MiB);
+  const dev = await loopDevice(t, dir, 4 * MiB);
+  const other = await loopDevice(t, dir, 4 * MiB);
+  const json = await runCli(['flash', '--list', '--json', '--image', image], { env: allow(dev) });
+  t.equal(json.code, 0, json.stderr);
+  const listing = JSON.parse(json.stdout) as { image: { size: number }; drives: Array<{ path: string; verdict: string; reason: string; refusals: Array<{ code: string }> }> };
+  t.equal(listing.image.size, MiB);
+  const byPath = new Map(listing.drives.map((d) => [d.path, d]));
+  t.equal(byPath.get(dev)?.verdict, 'eligible');
+  t.equal(byPath.get(other)?.verdict, 'refused');
+  t.equal(byPath.get(other)?.refusals[0]?.code, 'virtual');
+  t.ok(listing.drives.every((d) => d.reason.length > 0), 'every row has a reason');
+  const human = await runCli(['flash', '--list', '--image', image], { env: allow(dev) });
+  t.match(human.stdout, /^DEVICE +SIZE +TRAN +MODEL +VERDICT +REASON$/m);
+  t.match(human.stdout, new RegExp(`^${dev} +4\\.0 MiB .* eligible +a loop device allowed by TSX_HV_FLASH_ALLOW_LOOP`, 'm'));
+  t.match(human.stdout, new RegExp(`^${other} .* refused +${other} is a loop device`, 'm'));
+});
