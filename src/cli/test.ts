@@ -60,7 +60,9 @@ async function test(out: Output, flags: TestFlags): Promise<void> {
     scenarios.unshift(builtinScenario(parseSpeed(flags.speed ?? '60'), { tolerancePct }));
   }
   if (flags.media) for (const s of scenarios) s.machine.media ??= flags.media;
-  await prepareScenarioMedia(scenarios, (line) => out.debug(line));
+  // Build progress (a first build downloads a kernel and compiles): on the terminal, else with --verbose.
+  const terminal = out.terminal;
+  await prepareScenarioMedia(scenarios, (line) => (terminal && !out.opts.quiet ? terminal.write(`build: ${line}\n`) : out.debug(`build: ${line}`)));
 
   const reporters: Reporter[] = [];
   if (flags.tap) reporters.push(tapReporter((text) => out.write(text)));
