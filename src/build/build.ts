@@ -5,7 +5,7 @@ import { guestCmdline, hypervisorArgs } from './cmdline.js';
 import { compileAddon, compileAgent, compileHvCore } from './compile.js';
 import { renderGrubConfig } from './grub.js';
 import { InputHash } from './hash.js';
-import { BUSYBOX_STATIC, initramfsImage } from './initramfs.js';
+import { BUSYBOX_STATIC, initramfsImage, readBusybox } from './initramfs.js';
 import { makeIso } from './iso.js';
 import { fetchDebianKernel, resolveKernelPackage, type KernelPackage } from './kernel.js';
 import { buildLayout, type BuildLayout } from './layout.js';
@@ -141,7 +141,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
         }
         const image = initramfsImage({
           init: await readFile(join(L.source, 'images', 'guest-linux', 'init')),
-          busybox: await readFile(BUSYBOX_STATIC),
+          busybox: await readBusybox(),
           agent: await readFile(L.agent),
         });
         await writeFile(L.initrd + '.part', image);
