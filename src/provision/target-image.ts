@@ -100,6 +100,8 @@ async function exportQcow2(path: string, work: string, cleanups: Array<() => Pro
   cleanups.push(async () => {
     process.kill(pid, 'SIGTERM');
     for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((res) => setTimeout(res, 50));
+    // The daemon unmounts its export on exit, unless the kernel still held it busy then.
+    if ((await run('mountpoint', ['-q', exported], { allowFailure: true })).exitCode === 0) await run('umount', [exported], { allowFailure: true });
   });
   return exported;
 }

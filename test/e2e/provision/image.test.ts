@@ -45,6 +45,7 @@ t.test('raw image: provision, idempotent rerun, refusal while in use, revert', a
   await revertProvision(`image:${image}`);
   t.equal(await withImageRoot(image, (root) => treeHash(root)), pristine, 'revert is byte-identical');
   t.equal((await run('losetup', ['-j', image])).stdout, '', 'no loop device left behind');
+  t.notMatch(await readFile('/proc/mounts', 'utf8'), /tsx-hv-image-/, 'no mount left behind');
 });
 
 t.test('qcow2 image: provision through qemu-storage-daemon, refuse while QEMU runs it, revert', { skip: existsSync('/dev/fuse') ? false : 'no /dev/fuse here: qemu-storage-daemon cannot export a qcow2 over FUSE' }, async (t) => {
@@ -79,4 +80,6 @@ t.test('qcow2 image: provision through qemu-storage-daemon, refuse while QEMU ru
   await revertProvision(`image:${qcow2}`);
   await run('qemu-img', ['convert', '-O', 'raw', qcow2, back]);
   t.equal(await withImageRoot(back, (root) => treeHash(root)), pristine, 'revert is byte-identical');
+  t.notMatch(await readFile('/proc/mounts', 'utf8'), /tsx-hv-image-/, 'no FUSE export or mount left behind');
+  t.equal((await run('losetup', ['-j', qcow2])).stdout, '');
 });
