@@ -25,9 +25,10 @@ export type RunOptions = Options & {
  */
 export async function run(program: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const { allowFailure, hint, ...execaOpts } = opts;
-  // No stdin unless the caller gives one (`input`, `inputFile`, `stdin`): a program that would
-  // wait for a terminal gets end-of-file instead of hanging a command or a test.
-  const stdin = execaOpts.input === undefined && execaOpts.inputFile === undefined && execaOpts.stdin === undefined ? { stdin: 'ignore' as const } : {};
+  // No stdin unless the caller gives one (`input`, `inputFile`, `stdin`, `stdio`): a program that
+  // would wait for a terminal gets end-of-file instead of hanging a command or a test.
+  const given = [execaOpts.input, execaOpts.inputFile, execaOpts.stdin, execaOpts.stdio].some((o) => o !== undefined);
+  const stdin = given ? {} : { stdin: 'ignore' as const };
   const r = await execa(program, args, { reject: false, ...stdin, ...execaOpts });
   if (r.code === 'ENOENT') throw new MissingToolError(program, hint);
   if (r.timedOut) throw new TimeoutError(`${program} did not finish within ${String(execaOpts.timeout)} ms and was stopped`, hint);

@@ -79,4 +79,5 @@ t.test('a program gets no stdin by default, and the given input otherwise', asyn
   t.equal((await run('cat', [])).stdout, '', 'cat sees end-of-file at once');
   t.equal((await run('cat', [], { input: 'fed through stdin' })).stdout, 'fed through stdin');
   t.equal((await run('cat', [], { stdin: 'pipe', input: 'both given' })).stdout, 'both given');
+  t.equal((await run('sh', ['-c', 'echo via stdio'], { stdio: 'pipe' })).stdout, 'via stdio');
 });
