@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, join, posix, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, posix, resolve } from 'node:path';
+import { compileAgent } from '../build/compile.js';
+import { buildLayout, packageRoot } from '../build/layout.js';
 import { TsxHvError } from '../errors.js';
-import { run } from '../util/run.js';
 import type { Target } from './target.js';
 import type { ActionPlan, Operation } from './types.js';
 import { ADMIN_UNIT_DIR, UNIT_LINK_TREES, enablingLinks } from './units.js';
@@ -16,8 +16,6 @@ import { snapshotTree } from './snapshot.js';
  */
 export const AGENT_UNIT = 'tsx-hv-agent.service';
 
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
 export interface AgentSources {
   /** The static agent binary; default build/guest/tsx-hv-agent, built with images/agent/Makefile. */
   binary?: string;
@@ -25,15 +23,15 @@ export interface AgentSources {
   unit?: string;
 }
 
-/** Build the agent with the images helper's Makefile when no binary was given. */
+/** Build the agent (images/agent/Makefile, via the build module) when no binary was given. */
 export async function agentBinary(given?: string): Promise<string> {
   if (given) {
     if (!existsSync(given)) throw new TsxHvError('AGENT_MISSING', `agent binary ${given} does not exist`);
     return resolve(given);
   }
-  const out = join(PACKAGE_ROOT, 'build/guest/tsx-hv-agent');
-  await run('make', ['-s', '-C', join(PACKAGE_ROOT, 'images/agent'), `OUT=${out}`], { hint: 'the guest agent is built with gcc -static (images/agent/Makefile)' });
-  return out;
+  const layout = buildLayout();
+  await compileAgent(layout.source, layout.agent);
+  return layout.agent;
 }
 
 /** The program a unit's ExecStart runs (prefixes like - @ + ! stripped). */
@@ -43,7 +41,7 @@ export function execStartPath(unitText: string): string | null {
 }
 
 export async function planAgent(target: Target, sources: AgentSources = {}): Promise<ActionPlan> {
-  const unitFile = sources.unit ?? join(PACKAGE_ROOT, 'images/agent', AGENT_UNIT);
+  const unitFile = sources.unit ?? join(packageRoot(), 'images/agent', AGENT_UNIT);
   if (!existsSync(unitFile)) throw new TsxHvError('AGENT_MISSING', `agent unit file ${unitFile} does not exist`, { hint: 'give one with --agent-unit, or update the tsx-hv checkout (images/agent)' });
   const unit = await readFile(unitFile);
   const installPath = execStartPath(unit.toString('utf8'));

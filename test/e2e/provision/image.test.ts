@@ -25,15 +25,16 @@ t.test('raw image: provision, idempotent rerun, refusal while in use, revert', a
   t.ok(dry.changed, 'dry-run finds work');
   t.equal(await withImageRoot(image, (root) => treeHash(root)), pristine, 'dry-run changed nothing');
 
-  const r = await provision({ target: `image:${image}` });
+  const r = await provision({ target: `image:${image}`, agent: true });
   t.ok(r.changed);
   t.equal(r.kind, 'image');
   await withImageRoot(image, async (root) => {
+    t.equal(await isEnabled(root, 'tsx-hv-agent.service'), 'enabled');
     t.match(await readFile(join(root, 'etc/default/grub'), 'utf8'), /^GRUB_CMDLINE_LINUX="tsc=reliable"$/m);
     t.equal(await isEnabled(root, 'systemd-timesyncd.service'), 'masked');
     t.equal(await isEnabled(root, 'tsx-hv-update-grub.service'), 'enabled');
   });
-  t.notOk((await provision({ target: `image:${image}` })).changed, 'second run: nothing changed');
+  t.notOk((await provision({ target: `image:${image}`, agent: true })).changed, 'second run: nothing changed');
 
   const loop = (await run('losetup', ['--find', '--show', '--read-only', image])).stdout.trim();
   try {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { provision, revertProvision } from '../../../src/provision/provision.js';
 import { run } from '../../../src/util/run.js';
-import { freshRoot, isEnabled, treeHash } from './fixtures.js';
+import { REPO, freshRoot, isEnabled, treeHash } from './fixtures.js';
 
 const NS = `tsxprov${process.pid}`;
 const HOST_IF = `tph${process.pid % 100000}`;
@@ -74,9 +74,11 @@ t.test('live host over ssh: provision, verify, idempotent rerun, dry-run, revert
   t.ok(dry.changes.some((c) => c.kind === 'command' && /timedatectl set-ntp false/.test(c.subject)), 'live target asks timedatectl first');
   t.equal(await treeHash(root, EXCLUDE), pristine, 'dry-run changed nothing');
 
-  const r = await provision({ target, ssh: sshOpts, verify: true });
+  const r = await provision({ target, ssh: sshOpts, verify: true, agent: true });
   t.ok(r.changed);
   t.equal(r.kind, 'ssh');
+  t.same(await readFile(join(root, 'usr/local/sbin/tsx-hv-agent')), await readFile(join(REPO, 'build/guest/tsx-hv-agent')), 'agent binary copied over ssh intact');
+  t.equal(await isEnabled(root, 'tsx-hv-agent.service'), 'enabled');
   t.match(await readFile(join(root, 'etc/default/grub'), 'utf8'), /^GRUB_CMDLINE_LINUX="tsc=reliable"$/m);
   t.equal(await isEnabled(root, 'systemd-timesyncd.service'), 'masked');
   const timedatectl = r.changes.find((c) => /timedatectl/.test(c.subject));
@@ -88,7 +90,7 @@ t.test('live host over ssh: provision, verify, idempotent rerun, dry-run, revert
   const hostClock = (await readFile('/sys/devices/system/clocksource/clocksource0/current_clocksource', 'utf8')).trim();
   t.equal(r.verification?.clocksource, hostClock);
 
-  const second = await provision({ target, ssh: sshOpts });
+  const second = await provision({ target, ssh: sshOpts, agent: true });
   t.notOk(second.changed, 'second run: nothing changed');
 
   const reverted = await revertProvision(target, sshOpts);
