@@ -144,6 +144,11 @@ t.test('refuses an unknown distribution, a root without os-release and bad targe
   t.match((await cli('provision', `dir:${empty}`)).stderr, /no \/etc\/os-release/);
   t.match((await cli('provision', 'dir:/nonexistent/provision')).stderr, /is not a directory/);
   t.equal((await cli('provision', 'floppy:/dev/fd0')).code, 2);
+  const verify = await cli('provision', `dir:${empty}`, '--verify');
+  t.equal(verify.code, 2);
+  t.match(verify.stderr, /--reboot and --verify need a live target/);
+  t.equal((await cli('provision', 'ssh://root@127.0.0.1:1', '--reboot', '--dry-run')).code, 2);
+  t.match((await cli('provision', `dir:${empty}`, '--append', 'init=/bin/sh;x')).stderr, /will not write into boot configuration/);
 });
 
 t.test('--agent installs the guest agent and enables its unit', { skip: existsSync(join(REPO, 'images/agent/tsx-hv-agent.service')) ? false : 'images/agent/tsx-hv-agent.service is not in this checkout yet' }, async (t) => {
