@@ -9,6 +9,7 @@ import { BUSYBOX_STATIC, initramfsImage, readBusybox } from './initramfs.js';
 import { makeIso } from './iso.js';
 import { fetchDebianKernel, resolveKernelPackage, type KernelPackage } from './kernel.js';
 import { buildLayout, type BuildLayout } from './layout.js';
+import { withBuildLock } from './lock.js';
 import { loadState, record, saveState, upToDate, type BuildState } from './state.js';
 
 export interface BuildOptions {
@@ -26,6 +27,9 @@ export interface BuildOptions {
   grubTimeout?: number;
   /** Progress lines for humans. */
   log?: (line: string) => void;
+  /** Also copy the finished ISO here, while the build lock is still held (so a concurrent build
+   * with other arguments cannot replace it in between). */
+  copyIsoTo?: string;
 }
 
 export type StepName = 'hv-core' | 'addon' | 'agent' | 'kernel' | 'initrd' | 'media';
@@ -81,8 +85,12 @@ async function atomicCopy(from: string, to: string): Promise<void> {
  * inputs are unchanged since the last build (build/state.json).
  */
 export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
-  const log = opts.log ?? (() => undefined);
   const L: BuildLayout = buildLayout(opts.out === undefined ? undefined : resolve(opts.out));
+  return withBuildLock(L.out, () => buildUnlocked(L, opts));
+}
+
+async function buildUnlocked(L: BuildLayout, opts: BuildOptions): Promise<BuildResult> {
+  const log = opts.log ?? (() => undefined);
   const kernelFile = opts.kernel === undefined ? undefined : await requireFile('--kernel', opts.kernel);
   const initrdFile = opts.initrd === undefined ? undefined : await requireFile('--initrd', opts.initrd);
   const cmdline = guestCmdline(opts.append);
@@ -190,6 +198,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   } finally {
     await saveState(L.state, state);
   }
+  if (opts.copyIsoTo) await atomicCopy(L.iso, opts.copyIsoTo);
   return {
     outputs: { hvElf: L.hvElf, agent: L.agent, vmlinuz: L.vmlinuz, initrd: L.initrd, iso: L.iso, grubCfg },
     guestCmdline: cmdline,

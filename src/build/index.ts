@@ -6,3 +6,4 @@ export { writeNewc, type CpioEntry } from './cpio.js';
 export { initramfsImage, initramfsEntries, type InitramfsInputs } from './initramfs.js';
 export { resolveKernelPackage, fetchDebianKernel, type KernelPackage } from './kernel.js';
 export { makeIso, MEDIA_PATHS, type MediaInputs } from './iso.js';
+export { withBuildLock } from './lock.js';

@@ -3,7 +3,7 @@
  * (unless given one), starts the engine, waits for the guest agent, and returns a Machine.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from '../build/build.js';
 import { buildLayout } from '../build/layout.js';
@@ -32,19 +32,21 @@ export interface BootOptions {
 }
 
 /**
- * The media for a machine: `media` as given, or a build (incremental). A build with custom
- * options is copied aside (build/media/scenario-<hash>.iso) so the next build for other options
- * cannot change it under a running machine.
+ * The media for a machine: `media` as given, or a build (incremental) copied aside to
+ * build/media/scenario-<hash of the options>.iso, so the next build for other options cannot
+ * change it under a machine that is about to start.
  */
 export async function prepareMedia(opts: Pick<BootOptions, 'media' | 'hypervisor' | 'append' | 'kernel' | 'initrd' | 'log'>): Promise<string> {
   if (opts.media) return opts.media;
-  const result = await build({ hvArgs: opts.hypervisor, append: opts.append, kernel: opts.kernel, initrd: opts.initrd, log: opts.log });
-  if (opts.hypervisor === undefined && opts.append === undefined && opts.kernel === undefined && opts.initrd === undefined) return result.outputs.iso;
+  const args = { hvArgs: opts.hypervisor, append: opts.append, kernel: opts.kernel, initrd: opts.initrd, log: opts.log };
+  // build/media/tsx-hv.iso is whatever was built last; each set of arguments gets its own copy,
+  // made under the build lock, so a later build with other arguments (another test, another
+  // scenario) cannot replace the media before the machine starts.
   const key = createHash('sha256').update(JSON.stringify([opts.hypervisor, opts.append, opts.kernel, opts.initrd])).digest('hex').slice(0, 12);
   const dir = buildLayout().media;
   await mkdir(dir, { recursive: true });
   const copy = join(dir, `scenario-${key}.iso`);
-  await copyFile(result.outputs.iso, copy);
+  await build({ ...args, copyIsoTo: copy });
   return copy;
 }
 
