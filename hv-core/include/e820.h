@@ -42,9 +42,8 @@ uint64_t e820_find_highest(const struct e820_entry *map, unsigned n, uint64_t si
 uint64_t e820_find_lowest(const struct e820_entry *map, unsigned n, uint64_t size,
 			  uint64_t align, uint64_t min, uint64_t avoid_base, uint64_t avoid_size);
 
-/* End of the highest non-reserved entry (RAM, ACPI, bad memory), for sizing nested paging.
- * Reserved ranges above 4 GiB (such as AMD's HyperTransport hole at 0xFD00000000) are not
- * memory the guest needs mapped. */
+/* End of the highest non-reserved entry (RAM, ACPI, bad memory): the least nested paging must
+ * map (it maps the CPU's whole physical address space when the tables fit, see npt.c). */
 uint64_t e820_top(const struct e820_entry *map, unsigned n);
 
 #endif

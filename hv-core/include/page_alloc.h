@@ -10,6 +10,8 @@
  * heap is exhausted. */
 void *page_alloc(unsigned count);
 uint64_t page_alloc_used(void);
+/* Bytes still free in the heap. */
+uint64_t page_alloc_available(void);
 
 static inline uint64_t virt_to_phys(const void *p)
 {

@@ -1,11 +1,12 @@
 # hv-core pure modules (multiboot2 parsing, e820 carving, boot_params, control protocol,
-# hotkeys and the hypervisor command line), tested on the host.
+# hotkeys, the hypervisor command line and the nested page table layout), tested on the host.
 set(HV_SRC ${HV_CORE}/src)
 tsx_host_test(hv_multiboot_test ${CMAKE_CURRENT_LIST_DIR}/hv_multiboot_test.c ${HV_SRC}/boot/multiboot.c)
 tsx_host_test(hv_e820_test ${CMAKE_CURRENT_LIST_DIR}/hv_e820_test.c ${HV_SRC}/guest/e820.c)
 tsx_host_test(hv_linux_boot_test ${CMAKE_CURRENT_LIST_DIR}/hv_linux_boot_test.c ${HV_SRC}/guest/linux_boot.c)
 tsx_host_test(hv_control_test ${CMAKE_CURRENT_LIST_DIR}/hv_control_test.c ${HV_SRC}/control/control_protocol.c)
 tsx_host_test(hv_config_test ${CMAKE_CURRENT_LIST_DIR}/hv_config_test.c ${HV_SRC}/boot/config.c ${HV_SRC}/devices/hotkeys.c)
+tsx_host_test(hv_npt_test ${CMAKE_CURRENT_LIST_DIR}/hv_npt_test.c ${HV_SRC}/arch/svm/npt.c)
 
 # libFuzzer target for the control protocol (fuzz/control_fuzz.c), built with clang like
 # vtime_fuzz (vtime.cmake) and run by ctest for CONTROL_FUZZ_SECONDS (default 30).

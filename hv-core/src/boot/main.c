@@ -87,8 +87,8 @@ void hv_main(uint32_t magic, uint32_t info)
 
 	struct cpu *c = this_cpu();
 	uint64_t scratch = virt_to_phys(page_alloc(1));
-	uint64_t npt = npt_build(e820_top(guest_mem.map, guest_mem.count), (uint64_t)hv_image_start,
-				 (uint64_t)hv_heap_end, scratch);
+	uint64_t npt = nested_paging_build(e820_top(guest_mem.map, guest_mem.count), (uint64_t)hv_image_start,
+					    (uint64_t)hv_heap_end, scratch);
 	svm_cpu_init(c, npt);
 	linux_load(c, &boot, &guest_mem);
 	hv_log("grace %us, on-shutdown %s, heap used %lu KiB", cfg.grace_seconds,

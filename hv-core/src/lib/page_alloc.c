@@ -23,3 +23,8 @@ uint64_t page_alloc_used(void)
 {
 	return next ? next - (uint64_t)hv_heap_start : 0;
 }
+
+uint64_t page_alloc_available(void)
+{
+	return (uint64_t)hv_heap_end - (next ? next : (uint64_t)hv_heap_start);
+}

@@ -60,9 +60,22 @@ export interface Booted {
   bootMs: number;
 }
 
+export interface BootOptions {
+  hypervisor?: boolean;
+  media?: string;
+  firmware?: 'bios' | 'uefi';
+  /** Extra QEMU arguments (devices). */
+  extraArgs?: readonly string[];
+}
+
 /** Boots the standard media (with or without the hypervisor) to the agent's ready line. */
-export async function bootToAgent(t: Test, opts: { hypervisor?: boolean; media?: string } = {}): Promise<Booted> {
-  const m = await startMachine({ media: opts.media ?? (await standardMedia()), hypervisor: opts.hypervisor ?? true });
+export async function bootToAgent(t: Test, opts: BootOptions = {}): Promise<Booted> {
+  const m = await startMachine({
+    media: opts.media ?? (await standardMedia()),
+    hypervisor: opts.hypervisor ?? true,
+    firmware: opts.firmware ?? 'bios',
+    ...(opts.extraArgs ? { extraArgs: opts.extraArgs } : {}),
+  });
   t.teardown(async () => {
     await m.kill();
   });

@@ -205,6 +205,8 @@ static void dispatch(struct cpu *c, struct vmcb *v)
 	case SVM_EXIT_SHUTDOWN:
 		handle_shutdown(c);
 		break;
+	case SVM_EXIT_NPF:
+		nested_page_fault(v->control.exit_info1, v->control.exit_info2);
 	default:
 		hv_panic("unexpected exit code %lx (exitinfo1 %lx exitinfo2 %lx)",
 			 v->control.exit_code, v->control.exit_info1, v->control.exit_info2);

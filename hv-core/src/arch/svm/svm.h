@@ -18,7 +18,11 @@ const char *svm_unsupported_reason(void);
 /* EFER.SVME, host save area, VMCB with this hypervisor's intercepts, nested paging rooted at
  * npt_root. */
 void svm_cpu_init(struct cpu *c, uint64_t npt_root);
-uint64_t npt_build(uint64_t top, uint64_t hv_base, uint64_t hv_end, uint64_t scratch_pa);
+/* Nested page tables identity-mapping the CPU's physical address space (at least [0, ram_top))
+ * except the hypervisor's region, which maps to the scratch page; returns the nested CR3. */
+uint64_t nested_paging_build(uint64_t ram_top, uint64_t hv_base, uint64_t hv_end, uint64_t scratch_pa);
+/* A nested page fault: panics with the fault decoded (and the guest dump). */
+__attribute__((noreturn)) void nested_page_fault(uint64_t exitinfo1, uint64_t gpa);
 void svm_world_switch(struct guest_regs *regs, uint64_t vmcb_pa);
 /* Runs the guest on this CPU forever, handling exits. */
 __attribute__((noreturn)) void svm_run(struct cpu *c);
