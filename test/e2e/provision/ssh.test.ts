@@ -26,14 +26,20 @@ t.test('live host over ssh: provision, verify, idempotent rerun, dry-run, revert
   const root = await freshRoot('timesyncd');
   let sshd: ChildProcess | undefined;
   t.teardown(async () => {
-    if (sshd?.pid) process.kill(-sshd.pid, 'SIGKILL');
+    await rm(work, { recursive: true, force: true });
+    if (sshd?.pid) {
+      try {
+        process.kill(-sshd.pid, 'SIGKILL');
+      } catch {
+        // the sshd process group has already exited
+      }
+    }
     await run('umount', [join(root, 'proc')], { allowFailure: true });
     await run('umount', [join(root, 'sys')], { allowFailure: true });
     await run('umount', [join(root, 'dev')], { allowFailure: true });
     await run('ip', ['netns', 'del', NS], { allowFailure: true });
     await run('ip', ['link', 'del', HOST_IF], { allowFailure: true });
     await rm(root, { recursive: true, force: true });
-    await rm(work, { recursive: true, force: true });
   });
 
   const key = join(work, 'id_ed25519');
