@@ -6,10 +6,13 @@
  *   tsx-hv-agent arm              end the calibration guard now
  *   tsx-hv-agent autoarm          wait until the kernel's TSC calibration is over, arm once, exit
  *                                 (what tsx-hv-agent.service runs on installed systems)
+ *   tsx-hv-agent keys TTY SECONDS print the raw scan codes typed on a virtual console
  * Exit codes: 0 ok, 1 hypercall error, 2 usage, 3 no tsx-hv hypervisor. */
 #include "hvcmds.h"
 #include "serve.h"
 #include "autoarm.h"
+#include "keys.h"
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,7 +21,7 @@
 
 static int usage(void)
 {
-	fputs("usage: tsx-hv-agent [serve [DEVICE|-]] | speed N|P/Q | status | arm | autoarm\n", stderr);
+	fputs("usage: tsx-hv-agent [serve [DEVICE|-]] | speed N|P/Q | status | arm | autoarm | keys TTY SECONDS\n", stderr);
 	return 2;
 }
 
@@ -53,5 +56,6 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "status") == 0 && argc == 2) return report(hv_cmd_status(msg, sizeof msg), msg);
 	if (strcmp(cmd, "arm") == 0 && argc == 2) return report(hv_cmd_arm(msg, sizeof msg), msg);
 	if (strcmp(cmd, "autoarm") == 0 && argc == 2) return auto_arm_once();
+	if (strcmp(cmd, "keys") == 0 && argc == 4 && atoi(argv[3]) > 0) return keys_dump(argv[2], atoi(argv[3]));
 	return usage();
 }
