@@ -6,10 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '../../../src/util/run.js';
+import { withBuildLock } from '../../../src/build/lock.js';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
 const CACHE = join(REPO, 'build/cache/provision');
@@ -28,31 +29,38 @@ function tarball(name: RootName): string {
 
 async function buildRoot(name: RootName): Promise<void> {
   const work = join(CACHE, `${name}.build`);
-  await rm(work, { recursive: true, force: true });
-  await mkdir(join(CACHE, 'debs'), { recursive: true });
-  await run('debootstrap', ['--variant=minbase', `--cache-dir=${join(CACHE, 'debs')}`, `--include=${ROOTS[name].join(',')}`, 'bookworm', work, MIRROR], { timeout: 1_800_000 });
+  // One package cache per root: the two debootstraps run in parallel, and two processes
+  // downloading and validating the same .deb in one directory corrupt each other's files.
+  const debs = join(CACHE, `debs-${name}`);
+  await mkdir(debs, { recursive: true });
+  const args = ['--variant=minbase', `--cache-dir=${debs}`, `--include=${ROOTS[name].join(',')}`, 'bookworm', work, MIRROR];
+  for (let attempt = 1; ; attempt++) {
+    await rm(work, { recursive: true, force: true });
+    try {
+      await run('debootstrap', args, { timeout: 1_800_000 });
+      break;
+    } catch (err) {
+      // A mirror hiccup (debootstrap gives up on a download after its own retries) is worth
+      // one more attempt; the package cache keeps what was already fetched.
+      if (attempt >= 2) throw err;
+    }
+  }
   await run('tar', ['--zstd', '-C', work, '--numeric-owner', '-cf', `${tarball(name)}.tmp`, '.']);
   await run('mv', [`${tarball(name)}.tmp`, tarball(name)]);
   await rm(work, { recursive: true, force: true });
 }
 
-/** Build whatever root is not cached yet, both in parallel; one process at a time (lock dir). */
+/**
+ * Build whatever root is not cached yet, both in parallel, one test process at a time (the
+ * build lock: a lock left by a killed run is taken over). Both builds are waited for before the
+ * lock is released, even when one fails, so no debootstrap outlives its lock.
+ */
 export async function ensureRoots(): Promise<void> {
-  await mkdir(CACHE, { recursive: true });
-  const lock = join(CACHE, 'lock');
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch {
-      await new Promise((res) => setTimeout(res, 2000));
-    }
-  }
-  try {
-    await Promise.all((Object.keys(ROOTS) as RootName[]).filter((n) => !existsSync(tarball(n))).map(buildRoot));
-  } finally {
-    await rmdir(lock);
-  }
+  await withBuildLock(CACHE, async () => {
+    const results = await Promise.allSettled((Object.keys(ROOTS) as RootName[]).filter((n) => !existsSync(tarball(n))).map(buildRoot));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }, 2000);
 }
 
 /** A fresh copy of a cached root in a new temporary directory. */

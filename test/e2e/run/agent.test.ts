@@ -97,7 +97,7 @@ t.test('command-line mode without a hypervisor', async (t) => {
       let out = '';
       c.stderr.on('data', (d: Buffer) => (err += d.toString()));
       c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      c.on('exit', (code) => resolve({ code, err, out }));
+      c.on('close', (code) => resolve({ code, err, out })); // 'close': after stdout and stderr are drained
     });
   t.match(await run(['status']), { code: 3, err: /no-hypervisor/ });
   t.match(await run(['speed', '60']), { code: 3 });
