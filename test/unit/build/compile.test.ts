@@ -25,3 +25,19 @@ t.test('the agent builds as a static binary that answers without a hypervisor', 
   t.equal(status.exitCode, 3, 'exit 3: no tsx-hv hypervisor on this host');
   t.match(status.stderr, /no-hypervisor/);
 });
+
+t.test('the hypervisor compiles to a multiboot2 ELF with cmake', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'compile-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await compileHvCore(packageRoot(), dir);
+  const elf = join(dir, 'tsx-hv.elf');
+  const header = await run('readelf', ['--file-header', elf]);
+  t.match(header.stdout, /ELF64/);
+  t.match(header.stdout, /Advanced Micro Devices X86-64/);
+  // The multiboot2 header magic (0xE85250D6, little-endian) must be in the first 32 KiB.
+  const { readFile } = await import('node:fs/promises');
+  const image = await readFile(elf);
+  const magic = Buffer.from([0xd6, 0x50, 0x52, 0xe8]);
+  const at = image.indexOf(magic);
+  t.ok(at >= 0 && at < 32768, `multiboot2 header at offset ${at}`);
+});
