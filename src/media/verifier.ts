@@ -5,6 +5,7 @@ import { open } from 'node:fs/promises';
 import { alignedBuffers } from './aligned.js';
 import { CHUNK_BYTES, chunkCount, chunkLength, firstDifference, roundUp, sha256 } from './chunks.js';
 import { FlashCancelledError, FlashError, VerificationFailedError, describeCause } from './errors.js';
+import { readFully } from './read.js';
 
 export interface VerifyRequest {
   devicePath: string;
@@ -20,20 +21,6 @@ export interface VerifyOutcome {
   /** SHA-256 of the image, equal to that of the device's first imageSize bytes. */
   sha256: string;
   verifyMs: number;
-}
-
-async function readFully(fh: FileHandle, buf: Buffer, length: number, position: number, what: string): Promise<void> {
-  let done = 0;
-  while (done < length) {
-    let n: number;
-    try {
-      ({ bytesRead: n } = await fh.read(buf, done, length - done, position + done));
-    } catch (err) {
-      throw new FlashError('verify', `reading ${what} at offset ${position + done} failed: ${describeCause(err)}`, { cause: err });
-    }
-    if (n === 0) throw new FlashError('verify', `${what} ended at ${position + done} bytes, before the end of the image`);
-    done += n;
-  }
 }
 
 /**
@@ -68,8 +55,8 @@ export async function verifyDevice(req: VerifyRequest): Promise<VerifyOutcome> {
       const device = deviceBuffers[index % 2]!;
       const expected = imageBuffers[index % 2]!;
       await Promise.all([
-        readFully(dev, device, roundUp(len, req.blockSize), index * chunkSize, req.devicePath),
-        readFully(img, expected, len, index * chunkSize, `the image ${req.imagePath}`),
+        readFully(dev, device, roundUp(len, req.blockSize), index * chunkSize, { phase: 'verify', what: req.devicePath, whenShort: ', before the end of the image' }),
+        readFully(img, expected, len, index * chunkSize, { phase: 'verify', what: `the image ${req.imagePath}`, whenShort: ', before the end of the image' }),
       ]);
       return { device: device.subarray(0, len), image: expected.subarray(0, len) };
     };

@@ -5,6 +5,7 @@ import { alignedBuffers } from './aligned.js';
 import { CHUNK_BYTES, chunkCount, chunkLength, headLength, roundUp } from './chunks.js';
 import { FlashCancelledError, FlashError, describeCause } from './errors.js';
 import { formatBytes } from './policy.js';
+import { readFully } from './read.js';
 
 export interface WriteRequest {
   /** The device, opened O_WRONLY | O_EXCL | O_DIRECT. */
@@ -26,20 +27,6 @@ export interface WriteOutcome {
   bytesWritten: number;
   writeMs: number;
   syncMs: number;
-}
-
-async function readFully(fh: FileHandle, buf: Buffer, length: number, position: number, path: string): Promise<void> {
-  let done = 0;
-  while (done < length) {
-    let n: number;
-    try {
-      ({ bytesRead: n } = await fh.read(buf, done, length - done, position + done));
-    } catch (err) {
-      throw new FlashError('write', `reading the image ${path} at offset ${position + done} failed: ${describeCause(err)}`, { cause: err });
-    }
-    if (n === 0) throw new FlashError('write', `the image ${path} ended at ${position + done} bytes; it changed while being written`);
-    done += n;
-  }
 }
 
 async function writeFully(req: WriteRequest, buf: Buffer, position: number): Promise<void> {
@@ -103,7 +90,7 @@ export async function writeImage(req: WriteRequest): Promise<WriteOutcome> {
     const load = async (index: number): Promise<Buffer> => {
       const buf = buffers[index % 2]!;
       const len = chunkLength(req.imageSize, index, chunkSize);
-      await readFully(image, buf, len, index * chunkSize, req.imagePath);
+      await readFully(image, buf, len, index * chunkSize, { phase: 'write', what: `the image ${req.imagePath}`, whenShort: '; it changed while being written' });
       const padded = roundUp(len, req.blockSize);
       buf.fill(0, len, padded);
       return buf.subarray(0, padded);
