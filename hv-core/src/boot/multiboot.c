@@ -5,19 +5,6 @@
 #include "multiboot.h"
 #include "hvlib.h"
 
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
 /* Copies a NUL-terminated string of at most `avail` bytes into dst (capacity cap). */
 static void copy_string(char *dst, size_t cap, const uint8_t *src, size_t avail, unsigned *trunc)
 {
@@ -36,7 +23,7 @@ static void parse_mmap(const uint8_t *tag, uint32_t size, struct boot_info *out)
 {
 	if (size < 16)
 		return;
-	uint32_t entry_size = rd32(tag + 8);
+	uint32_t entry_size = load_le32(tag + 8);
 	if (entry_size < 24)
 		return;
 	for (uint32_t off = 16; off + entry_size <= size; off += entry_size) {
@@ -45,9 +32,9 @@ static void parse_mmap(const uint8_t *tag, uint32_t size, struct boot_info *out)
 			return;
 		}
 		struct mem_range *r = &out->mmap[out->mmap_count++];
-		r->base = rd64(tag + off);
-		r->length = rd64(tag + off + 8);
-		r->type = rd32(tag + off + 16);
+		r->base = load_le64(tag + off);
+		r->length = load_le64(tag + off + 8);
+		r->type = load_le32(tag + off + 16);
 	}
 }
 
@@ -60,8 +47,8 @@ static void parse_module(const uint8_t *tag, uint32_t size, struct boot_info *ou
 		return;
 	}
 	struct boot_module *m = &out->modules[out->module_count++];
-	m->start = rd32(tag + 8);
-	m->end = rd32(tag + 12);
+	m->start = load_le32(tag + 8);
+	m->end = load_le32(tag + 12);
 	copy_string(m->string, sizeof(m->string), tag + 16, size - 16, &out->truncated);
 }
 
@@ -85,12 +72,12 @@ int multiboot2_parse(uint32_t magic, const void *info, size_t limit, struct boot
 		return MB2_EMAGIC;
 	if (limit < 8)
 		return MB2_ETRUNCATED;
-	uint32_t total = rd32(base);
+	uint32_t total = load_le32(base);
 	if (total < 8 || total > limit)
 		return MB2_ETRUNCATED;
 	for (uint32_t off = 8; off + 8 <= total;) {
 		const uint8_t *tag = base + off;
-		uint32_t type = rd32(tag), size = rd32(tag + 4);
+		uint32_t type = load_le32(tag), size = load_le32(tag + 4);
 		if (size < 8 || size > total - off)
 			return MB2_EBADTAG;
 		switch (type) {

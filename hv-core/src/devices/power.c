@@ -28,13 +28,6 @@ static uint16_t pm1a_cnt;
 static uint16_t slp_typ_s5;
 static bool acpi_ready;
 
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
 void power_set_action(enum shutdown_action a)
 {
 	action = a;
@@ -52,12 +45,12 @@ static const uint8_t *find_table(const uint8_t *rsdp, size_t len, const char sig
 		return NULL;
 	bool xsdt = len >= 36 && rsdp[15] >= 2 && *(const uint64_t *)(rsdp + 24) < (1ull << 32);
 	const uint8_t *sdt = xsdt ? (const uint8_t *)(uintptr_t) * (const uint64_t *)(rsdp + 24)
-				  : (const uint8_t *)(uintptr_t)rd32(rsdp + 16);
+				  : (const uint8_t *)(uintptr_t)load_le32(rsdp + 16);
 	if (!sdt)
 		return NULL;
-	uint32_t sdt_len = rd32(sdt + 4), entry = xsdt ? 8 : 4;
+	uint32_t sdt_len = load_le32(sdt + 4), entry = xsdt ? 8 : 4;
 	for (uint32_t off = 36; off + entry <= sdt_len; off += entry) {
-		uint64_t addr = xsdt ? *(const uint64_t *)(sdt + off) : rd32(sdt + off);
+		uint64_t addr = xsdt ? *(const uint64_t *)(sdt + off) : load_le32(sdt + off);
 		if (addr && addr < (1ull << 32) && !memcmp((const void *)(uintptr_t)addr, sig, 4))
 			return (const uint8_t *)(uintptr_t)addr;
 	}
@@ -71,11 +64,11 @@ void power_init(const uint8_t *rsdp, size_t len)
 	const uint8_t *fadt = find_table(rsdp, len, "FACP");
 	if (!fadt)
 		return;
-	pm1a_cnt = (uint16_t)rd32(fadt + FADT_PM1A_CNT_BLK);
-	const uint8_t *dsdt = (const uint8_t *)(uintptr_t)rd32(fadt + FADT_DSDT);
+	pm1a_cnt = (uint16_t)load_le32(fadt + FADT_PM1A_CNT_BLK);
+	const uint8_t *dsdt = (const uint8_t *)(uintptr_t)load_le32(fadt + FADT_DSDT);
 	if (!pm1a_cnt || !dsdt)
 		return;
-	uint32_t dlen = rd32(dsdt + 4);
+	uint32_t dlen = load_le32(dsdt + 4);
 	for (uint32_t i = 36; i + 10 < dlen; i++) {
 		if (memcmp(dsdt + i, "_S5_", 4) || dsdt[i + 4] != AML_PACKAGE_OP)
 			continue;

@@ -6,46 +6,17 @@
 #include "linux_boot.h"
 #include "hvlib.h"
 
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-static void wr16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, 2);
-}
-static void wr32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-static void wr64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
 int linux_parse_image(const uint8_t *image, size_t size, struct linux_image *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (size < 0x264 + 4)
 		return LINUX_ETOOSMALL;
-	if (rd16(image + BP_BOOT_FLAG) != LINUX_BOOT_FLAG || rd32(image + BP_HEADER) != LINUX_HDRS_MAGIC)
+	if (load_le16(image + BP_BOOT_FLAG) != LINUX_BOOT_FLAG || load_le32(image + BP_HEADER) != LINUX_HDRS_MAGIC)
 		return LINUX_ENOTBZIMAGE;
-	out->version = rd16(image + BP_VERSION);
+	out->version = load_le16(image + BP_VERSION);
 	if (out->version < LINUX_MIN_VERSION)
 		return LINUX_EOLD;
-	if (!(rd16(image + BP_XLOADFLAGS) & LINUX_XLF_KERNEL_64))
+	if (!(load_le16(image + BP_XLOADFLAGS) & LINUX_XLF_KERNEL_64))
 		return LINUX_ENO64;
 	unsigned sects = image[BP_SETUP_SECTS] ? image[BP_SETUP_SECTS] : 4;
 	out->setup_bytes = (sects + 1) * 512u;
@@ -53,11 +24,11 @@ int linux_parse_image(const uint8_t *image, size_t size, struct linux_image *out
 	if (out->header_end > BP_E820_TABLE || out->setup_bytes >= size || out->header_end > size)
 		return LINUX_ETOOSMALL;
 	out->payload_bytes = (uint32_t)(size - out->setup_bytes);
-	out->init_size = rd32(image + BP_INIT_SIZE);
-	out->kernel_alignment = rd32(image + BP_KERNEL_ALIGNMENT);
-	out->pref_address = rd64(image + BP_PREF_ADDRESS);
-	out->initrd_addr_max = rd32(image + BP_INITRD_ADDR_MAX);
-	out->cmdline_size = rd32(image + BP_CMDLINE_SIZE);
+	out->init_size = load_le32(image + BP_INIT_SIZE);
+	out->kernel_alignment = load_le32(image + BP_KERNEL_ALIGNMENT);
+	out->pref_address = load_le64(image + BP_PREF_ADDRESS);
+	out->initrd_addr_max = load_le32(image + BP_INITRD_ADDR_MAX);
+	out->cmdline_size = load_le32(image + BP_CMDLINE_SIZE);
 	out->relocatable = image[BP_RELOCATABLE_KERNEL];
 	if (out->init_size < out->payload_bytes)
 		out->init_size = out->payload_bytes;
@@ -98,14 +69,14 @@ int linux_build_boot_params(uint8_t *bp, const uint8_t *image, const struct linu
 	memcpy(bp + BP_HDR, image + BP_HDR, info->header_end - BP_HDR);
 	bp[BP_TYPE_OF_LOADER] = LINUX_TYPE_OF_LOADER_UNDEFINED;
 	bp[BP_LOADFLAGS] = (uint8_t)((bp[BP_LOADFLAGS] | LINUX_LOADED_HIGH) & ~LINUX_CAN_USE_HEAP);
-	wr16(bp + BP_VID_MODE, 0xFFFF); /* "normal" text mode */
-	wr32(bp + BP_CMD_LINE_PTR, (uint32_t)args->cmdline_addr);
-	wr32(bp + BP_EXT_CMD_LINE_PTR, (uint32_t)(args->cmdline_addr >> 32));
-	wr32(bp + BP_RAMDISK_IMAGE, (uint32_t)args->initrd_addr);
-	wr32(bp + BP_EXT_RAMDISK_IMAGE, (uint32_t)(args->initrd_addr >> 32));
-	wr32(bp + BP_RAMDISK_SIZE, (uint32_t)args->initrd_size);
-	wr32(bp + BP_EXT_RAMDISK_SIZE, (uint32_t)(args->initrd_size >> 32));
-	wr64(bp + BP_ACPI_RSDP_ADDR, args->rsdp_addr);
+	store_le16(bp + BP_VID_MODE, 0xFFFF); /* "normal" text mode */
+	store_le32(bp + BP_CMD_LINE_PTR, (uint32_t)args->cmdline_addr);
+	store_le32(bp + BP_EXT_CMD_LINE_PTR, (uint32_t)(args->cmdline_addr >> 32));
+	store_le32(bp + BP_RAMDISK_IMAGE, (uint32_t)args->initrd_addr);
+	store_le32(bp + BP_EXT_RAMDISK_IMAGE, (uint32_t)(args->initrd_addr >> 32));
+	store_le32(bp + BP_RAMDISK_SIZE, (uint32_t)args->initrd_size);
+	store_le32(bp + BP_EXT_RAMDISK_SIZE, (uint32_t)(args->initrd_size >> 32));
+	store_le64(bp + BP_ACPI_RSDP_ADDR, args->rsdp_addr);
 	bp[BP_E820_ENTRIES] = (uint8_t)args->e820_count;
 	memcpy(bp + BP_E820_TABLE, args->e820, args->e820_count * sizeof(struct e820_entry));
 	return LINUX_OK;
