@@ -1,6 +1,6 @@
 export * from './native.js';
 export * from './media/index.js';
-export * from './build/index.js';
+export * from './builder/index.js';
 export * from './provision/index.js';
 export * from './errors.js';
 export * from './doctor/index.js';

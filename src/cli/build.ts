@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { build } from '../build/build.js';
+import { build } from '../builder/build.js';
 import type { Register } from './main.js';
 import type { Output } from './output.js';
 import { table } from './output.js';

@@ -1,4 +1,4 @@
-import { BASELINE_SKU } from '../build/grub.js';
+import { BASELINE_SKU } from '../builder/grub.js';
 import { UsageError } from '../errors.js';
 
 /** QEMU binaries and firmware (Debian: qemu-system-x86, ovmf). */

@@ -1,4 +1,4 @@
-import { buildLayout } from '../build/layout.js';
+import { buildLayout } from '../builder/layout.js';
 import { UsageError } from '../errors.js';
 import { ENGINES, type EngineMachine, type MachineOptions } from './machine.js';
 import { startQemu } from './qemu.js';

@@ -1,5 +1,5 @@
 import { realpath, stat } from 'node:fs/promises';
-import { buildLayout } from '../build/layout.js';
+import { buildLayout } from '../builder/layout.js';
 import { run } from '../util/run.js';
 import { FlashError, describeCause } from './errors.js';
 import { majMinOf } from './drives.js';

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
-import { compileAgent } from '../build/compile.js';
-import { buildLayout, packageRoot } from '../build/layout.js';
+import { compileAgent } from '../builder/compile.js';
+import { buildLayout, packageRoot } from '../builder/layout.js';
 import { TsxHvError } from '../errors.js';
 import type { Target } from './target.js';
 import type { ActionPlan, Operation } from './types.js';

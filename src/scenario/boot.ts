@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { build } from '../build/build.js';
-import { buildLayout } from '../build/layout.js';
+import { build } from '../builder/build.js';
+import { buildLayout } from '../builder/layout.js';
 import type { EngineMachine } from '../engines/machine.js';
 import { startMachine } from '../engines/start.js';
 import { Machine } from './machine.js';

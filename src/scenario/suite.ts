@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { packageRoot } from '../build/layout.js';
+import { packageRoot } from '../builder/layout.js';
 import { prepareMedia } from './boot.js';
 import { ScenarioError, loadScenario, type ScenarioProblem } from './load.js';
 import type { Scenario } from './schema.js';

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildLayout } from '../../../src/build/layout.js';
+import { buildLayout } from '../../../src/builder/layout.js';
 import { ROOT, loopDevice, readBytes, resultOf, runCli, scratchDir } from './fixtures.js';
 
 // The whole path a lab operator takes: `tsx-hv build` makes the hybrid ISO, `tsx-hv flash`
@@ -52,7 +52,7 @@ async function underBuildLock<T>(work: () => Promise<T>): Promise<T> {
 async function media(t: { comment(...m: unknown[]): void }, dir: string): Promise<string> {
   return underBuildLock(async () => {
     if (!existsSync(buildLayout().iso)) t.comment(`${buildLayout().iso} is missing: building it with the project's build library`);
-    const { build } = await import('../../../src/build/index.js');
+    const { build } = await import('../../../src/builder/index.js');
     const result = await build({ log: (line) => t.comment(line) });
     const copy = join(dir, 'tsx-hv.iso');
     copyFileSync(result.outputs.iso, copy);

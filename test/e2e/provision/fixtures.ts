@@ -10,7 +10,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } fro
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '../../../src/util/run.js';
-import { withBuildLock } from '../../../src/build/lock.js';
+import { withBuildLock } from '../../../src/builder/lock.js';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
 const CACHE = join(REPO, 'build/cache/provision');

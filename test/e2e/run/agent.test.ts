@@ -6,8 +6,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileAgent } from '../../../src/build/compile.js';
-import { packageRoot } from '../../../src/build/layout.js';
+import { compileAgent } from '../../../src/builder/compile.js';
+import { packageRoot } from '../../../src/builder/layout.js';
 import { execRequest, parseClock, parseExec, parseReady, parseReply } from '../../../src/engines/agent-protocol.js';
 
 let agentPath = '';

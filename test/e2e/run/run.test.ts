@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { main } from '../../../src/cli/main.js';
-import { packageRoot } from '../../../src/build/layout.js';
+import { packageRoot } from '../../../src/builder/layout.js';
 import type { SmokeResult } from '../../../src/engines/smoke.js';
 
 async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {

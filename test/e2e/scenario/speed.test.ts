@@ -5,7 +5,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { run } from '../../../src/util/run.js';
-import { packageRoot } from '../../../src/build/layout.js';
+import { packageRoot } from '../../../src/builder/layout.js';
 import type { JsonDocument } from '../../../src/scenario/reporters/json.js';
 import { standardMedia } from '../hv/fixtures.js';
 

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { run } from '../../../src/util/run.js';
-import { packageRoot } from '../../../src/build/layout.js';
+import { packageRoot } from '../../../src/builder/layout.js';
 
 const cli = (...args: string[]) => run(process.execPath, [join(packageRoot(), 'bin', 'tsx-hv.js'), ...args], { allowFailure: true });
 

@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from '../../../src/build/build.js';
+import { build } from '../../../src/builder/build.js';
 import { UsageError } from '../../../src/errors.js';
 
 // A real build into a scratch directory: hv-core (cmake), the addon (cmake-js), the agent, the

@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputHash, listFiles } from '../../../src/build/hash.js';
+import { InputHash, listFiles } from '../../../src/builder/hash.js';
 
 t.test('a tree hash changes with content and names, not with excluded entries', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'hash-test-'));

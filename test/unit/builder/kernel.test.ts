@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fetchDebianKernel, kernelCacheDir, parseKernelPackage, resolveKernelPackage } from '../../../src/build/kernel.js';
+import { fetchDebianKernel, kernelCacheDir, parseKernelPackage, resolveKernelPackage } from '../../../src/builder/kernel.js';
 import { TsxHvError } from '../../../src/errors.js';
 
 t.test('parses the concrete package and version from the meta-package', async (t) => {

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { initramfsEntries, initramfsImage, readBusybox } from '../../../src/build/initramfs.js';
+import { initramfsEntries, initramfsImage, readBusybox } from '../../../src/builder/initramfs.js';
 import { run } from '../../../src/util/run.js';
 
 t.test('a gzip newc archive with /init, busybox, the agent and /dev/console', async (t) => {

@@ -2,8 +2,8 @@ import t from 'tap';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BASELINE_SKU, renderGrubConfig } from '../../../src/build/grub.js';
-import { packageRoot } from '../../../src/build/layout.js';
+import { BASELINE_SKU, renderGrubConfig } from '../../../src/builder/grub.js';
+import { packageRoot } from '../../../src/builder/layout.js';
 import { UsageError } from '../../../src/errors.js';
 import { run } from '../../../src/util/run.js';
 

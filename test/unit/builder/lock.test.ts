@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdir, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { withBuildLock } from '../../../src/build/lock.js';
+import { withBuildLock } from '../../../src/builder/lock.js';
 
 t.test('two builds on one output directory never overlap', async (t) => {
   const out = t.testdir();

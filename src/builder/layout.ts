@@ -22,7 +22,7 @@ export interface BuildLayout {
   state: string;
 }
 
-/** The package root: two levels above this file, both as src/build/*.ts and dist/build/*.js. */
+/** The package root: two levels above this file, both as src/builder/*.ts and dist/builder/*.js. */
 export function packageRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }

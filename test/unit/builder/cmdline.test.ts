@@ -1,5 +1,5 @@
 import t from 'tap';
-import { BASE_GUEST_CMDLINE, checkArgs, guestCmdline, hypervisorArgs } from '../../../src/build/cmdline.js';
+import { BASE_GUEST_CMDLINE, checkArgs, guestCmdline, hypervisorArgs } from '../../../src/builder/cmdline.js';
 import { UsageError } from '../../../src/errors.js';
 
 t.test('the guest command line has the console, tsc=reliable and a low log level', async (t) => {

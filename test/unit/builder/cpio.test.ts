@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeNewc } from '../../../src/build/cpio.js';
+import { writeNewc } from '../../../src/builder/cpio.js';
 import { run } from '../../../src/util/run.js';
 
 t.test('GNU cpio reads the archive back: files, modes, directories, symlinks, device nodes', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { emptyState, loadState, parseState, record, saveState, upToDate } from '../../../src/build/state.js';
+import { emptyState, loadState, parseState, record, saveState, upToDate } from '../../../src/builder/state.js';
 
 t.test('unreadable or foreign state means nothing was built', async (t) => {
   t.same(parseState(''), emptyState());

@@ -2,8 +2,8 @@ import t from 'tap';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileAddon, compileAgent, compileHvCore } from '../../../src/build/compile.js';
-import { packageRoot } from '../../../src/build/layout.js';
+import { compileAddon, compileAgent, compileHvCore } from '../../../src/builder/compile.js';
+import { packageRoot } from '../../../src/builder/layout.js';
 import { run } from '../../../src/util/run.js';
 
 t.test('a checkout without hv-core/CMakeLists.txt gets a clear error', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildLayout, packageRoot } from '../../../src/build/layout.js';
+import { buildLayout, packageRoot } from '../../../src/builder/layout.js';
 
 t.test('the package root holds hv-core/ and images/', async (t) => {
   t.ok(existsSync(join(packageRoot(), 'images', 'agent', 'Makefile')));
