@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processAlive } from '../util/process.js';
 
 /**
  * One build at a time per output directory, across processes: `tsx-hv build` writes fixed
@@ -34,12 +35,5 @@ async function ownerIsGone(lock: string): Promise<boolean> {
   const text = await readFile(join(lock, 'pid'), 'utf8').catch(() => undefined);
   // No pid yet: the owner is between mkdir and writeFile; give it time.
   if (text === undefined || text === '') return false;
-  const pid = Number(text);
-  if (!Number.isInteger(pid) || pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return !processAlive(Number(text));
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { build } from '../builder/build.js';
 import type { Register } from './main.js';
 import type { Output } from './output.js';
-import { table } from './output.js';
+import { table } from '../util/render.js';
 
 interface BuildFlags {
   kernel?: string;

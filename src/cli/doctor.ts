@@ -1,7 +1,8 @@
 import { doctor, installMissing, type DoctorReport } from '../doctor/index.js';
 import { ExitCode } from '../errors.js';
 import type { Register } from './main.js';
-import { table, type Output } from './output.js';
+import { table } from '../util/render.js';
+import type { Output } from './output.js';
 
 export const registerDoctor: Register = (program, output) => {
   program

@@ -11,7 +11,7 @@ import { testHooksFromEnv } from '../media/test-hooks.js';
 import { TsxHvError, UsageError } from '../errors.js';
 import type { Register } from './main.js';
 import type { Output } from './output.js';
-import { table } from './output.js';
+import { table } from '../util/render.js';
 
 interface FlashFlags {
   list?: boolean;

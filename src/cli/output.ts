@@ -1,3 +1,5 @@
+import { bigintReplacer } from '../util/render.js';
+
 /**
  * How a command talks to the user: human text on stdout (on stderr under --json, where stdout
  * carries one JSON document or NDJSON events); warnings, debug lines and errors on stderr.
@@ -77,10 +79,6 @@ export class Output {
   }
 }
 
-export function bigintReplacer(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value;
-}
-
 /**
  * Colour is off with --no-color or a non-empty NO_COLOR (https://no-color.org); otherwise on for a
  * TTY, or when FORCE_COLOR is set to anything but 0 (for pagers and CI logs that render colour).
@@ -90,18 +88,4 @@ export function colorWanted(flag: boolean | undefined, env: NodeJS.ProcessEnv, i
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '') return env.FORCE_COLOR !== '0';
   return isTTY;
-}
-
-/** Render rows as an aligned plain-text table. */
-export function table(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, visibleLength(cell))));
-  return rows
-    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visibleLength(cell)))).join('  ').trimEnd())
-    .join('\n');
-}
-
-function visibleLength(s: string): number {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/\u001b\[[0-9;]*m/g, '').length;
 }

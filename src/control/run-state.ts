@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { TsxHvError } from '../errors.js';
+import { processAlive } from '../util/process.js';
 
 /**
  * A running `tsx-hv run` records where it listens in a well-known file, so `tsx-hv ctl` finds it
@@ -32,15 +33,6 @@ export async function writeRunState(state: RunState, path = runStatePath()): Pro
   await rename(path + '.part', path);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class NoRunningMachineError extends TsxHvError {
   constructor(detail: string) {
     super('NO_RUNNING_MACHINE', `no running \`tsx-hv run\` found (${detail})`, { hint: 'start one with `tsx-hv run`, or pass --socket PATH' });
@@ -59,7 +51,7 @@ export async function readRunState(path = runStatePath()): Promise<RunState> {
     throw new NoRunningMachineError(`${path} is not valid JSON`);
   }
   if (typeof state.pid !== 'number' || typeof state.control !== 'string') throw new NoRunningMachineError(`${path} is incomplete`);
-  if (!alive(state.pid)) throw new NoRunningMachineError(`process ${state.pid} recorded in ${path} is gone`);
+  if (!processAlive(state.pid)) throw new NoRunningMachineError(`process ${state.pid} recorded in ${path} is gone`);
   return state;
 }
 

@@ -3,7 +3,7 @@
  * only when that stream is a TTY); when a scenario ends, a table of its steps and the notes of
  * every step that did not simply pass.
  */
-import { table } from '../../cli/output.js';
+import { table } from '../../util/render.js';
 import type { Reporter, RunSummary, ScenarioResult, StepResult, StepStatus } from '../result.js';
 import type { Scenario } from '../schema.js';
 import { fmtPct, fmtR2, fmtSeconds, fmtSpeed } from './format.js';

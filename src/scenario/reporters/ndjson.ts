@@ -6,7 +6,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { bigintReplacer } from '../../cli/output.js';
+import { bigintReplacer } from '../../util/render.js';
 import type { Reporter } from '../result.js';
 
 export function ndjsonReporter(write: (line: string) => void): Reporter {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Writable } from 'node:stream';
-import { Output, bigintReplacer, colorWanted, table, type GlobalOptions } from '../../../src/cli/output.js';
+import { Output, colorWanted, type GlobalOptions } from '../../../src/cli/output.js';
 
 function sink(): { stream: Writable; text: () => string } {
   let buf = '';
@@ -50,7 +50,6 @@ t.test('a document is one pretty JSON value; events are one line each; bigints b
   o.event({ step: 2 });
   const text = out.text();
   t.equal(text, '{\n  "tsc": "12345678901234567890",\n  "ok": true\n}\n{"step":1}\n{"step":2}\n');
-  t.equal(bigintReplacer('k', 5), 5);
 });
 
 t.test('colours only when enabled', async (t) => {
@@ -76,11 +75,6 @@ t.test('colour: --no-color and NO_COLOR win, FORCE_COLOR forces, otherwise a TTY
   t.equal(colorWanted(true, { FORCE_COLOR: '0' }, true), false, 'FORCE_COLOR=0');
   t.equal(colorWanted(true, { FORCE_COLOR: '1', NO_COLOR: '1' }, true), false, 'NO_COLOR beats FORCE_COLOR');
   t.equal(colorWanted(false, { FORCE_COLOR: '1' }, true), false, '--no-color beats FORCE_COLOR');
-});
-
-t.test('tables align columns, ignoring colour codes, without trailing spaces', async (t) => {
-  const red = '\u001b[31mmissing\u001b[0m';
-  t.equal(table([['TOOL', 'STATUS', 'X'], ['qemu', red, 'y'], ['a-long-name', 'ok', '']]), ['TOOL         STATUS   X', `qemu         ${red}  y`, 'a-long-name  ok'].join('\n'));
 });
 
 t.test('raw text (TAP) goes to stdout as is', async (t) => {
