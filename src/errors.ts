@@ -1,7 +1,7 @@
 /**
  * Typed errors a user can cause, each with a documented exit code (docs/cli.md).
  * The CLI prints `error: <message>` (and `hint: ...` when present); stack traces only with
- * --verbose. Commands may document extra codes of their own (e.g. flash: 2 = verification failed).
+ * --verbose. Commands may document extra codes of their own (e.g. flash: 4 = verification failed).
  */
 export const ExitCode = {
   ok: 0,

@@ -152,7 +152,8 @@ Examples:
   $ sudo tsx-hv flash /dev/sdb
   $ sudo tsx-hv flash /dev/disk/by-id/usb-SanDisk_Cruzer_1234-0:0 --image my.iso --yes --json
 
-Exit codes: 0 ok, 1 error (refused, or a phase failed), 2 verification failed, 3 cancelled.
+Exit codes: 0 ok, 1 error (refused, or a phase failed), 2 usage, 3 cancelled,
+4 verification failed.
 See docs/flash.md.`,
     )
     .action(async (device: string | undefined, flags: FlashFlags) => {

@@ -55,7 +55,7 @@ async function runSmoke(out: Output, flags: RunFlags): Promise<void> {
     for (const p of r.problems) out.warn(p);
     if (r.logs) out.info(`logs: ${r.logs.console} ${r.logs.hv} ${r.logs.engine}`);
   }
-  if (!r.ok) process.exitCode = ExitCode.error;
+  if (!r.ok) out.exitCode = ExitCode.error;
 }
 
 async function runInteractive(out: Output, flags: RunFlags): Promise<void> {
@@ -91,7 +91,7 @@ async function runInteractive(out: Output, flags: RunFlags): Promise<void> {
   detach();
   await session.close();
   if (out.json) out.document({ exit, logs: m.paths });
-  if (!stopping && exit.code !== 0) process.exitCode = ExitCode.error;
+  if (!stopping && exit.code !== 0) out.exitCode = ExitCode.error;
 }
 
 export const registerRun: Register = (program: Command, output: () => Output) => {

@@ -7,12 +7,15 @@ import { ExitCode, TsxHvError } from '../errors.js';
  */
 export type FlashPhase = 'discover' | 'confirm' | 'unmount' | 'open' | 'write' | 'sync' | 'verify' | 'eject';
 
-/** Exit codes of `tsx-hv flash` (docs/flash.md): 0 ok, 1 error, 2 verification failed, 3 cancelled. */
+/**
+ * Exit codes of `tsx-hv flash` (docs/flash.md): 0 ok, 1 error, 3 cancelled, 4 verification failed.
+ * Verification has its own code, not 2: 2 is every command's usage error (bad flags).
+ */
 export const FlashExitCode = {
   ok: ExitCode.ok,
   error: ExitCode.error,
-  verificationFailed: 2,
   cancelled: ExitCode.cancelled,
+  verificationFailed: 4,
 } as const;
 
 /** A flash step failed: the message starts with the phase and ends with the operating system's cause. */
@@ -35,7 +38,7 @@ export class DeviceRefusedError extends FlashError {
   }
 }
 
-/** The device was written but reads back differently from the image: exit 2. */
+/** The device was written but reads back differently from the image: exit 4. */
 export class VerificationFailedError extends FlashError {
   readonly firstDifferenceOffset: number;
   constructor(message: string, firstDifferenceOffset: number) {

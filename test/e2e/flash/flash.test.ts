@@ -138,7 +138,7 @@ t.test('refuses read-only devices, loop devices not named by the test switch, an
   t.match(selfRun.stderr, /backed by the image file itself/);
 });
 
-t.test('verification catches a corrupted read-back (exit 2)', async (t) => {
+t.test('verification catches a corrupted read-back (exit 4)', async (t) => {
   const dir = scratchDir(t);
   const size = 6 * MiB;
   const image = randomImage(dir, size);
@@ -147,9 +147,10 @@ t.test('verification catches a corrupted read-back (exit 2)', async (t) => {
   const run = await runCli(['--json', 'flash', dev, '--image', image, '--yes', '--no-eject'], {
     env: { ...allow(dev), TSX_HV_FLASH_TEST_CORRUPT_OFFSET: String(offset) },
   });
-  t.equal(run.code, 2, run.stderr);
+  t.equal(run.code, 4, run.stderr);
   const result = resultOf(run);
   t.equal(result.code, 'VERIFICATION_FAILED');
+  t.equal(result.exitCode, 4);
   t.equal(result.phase, 'verify');
   t.match(String(result.error), new RegExp(`first difference at byte ${offset}`));
   const cmp = await execa('cmp', ['-n', String(size), image, dev], { reject: false });

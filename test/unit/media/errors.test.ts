@@ -11,7 +11,7 @@ t.test('errors name the phase and carry the documented exit codes', async (t) =>
   t.equal(refused.message, 'discover: refusing to write to /dev/sda: a; b');
   t.same(refused.reasons, ['a', 'b']);
   const v = new VerificationFailedError('bad', 42);
-  t.equal(v.exitCode, 2);
+  t.equal(v.exitCode, 4, 'verification failed has its own code, not the usage code 2');
   t.equal(v.firstDifferenceOffset, 42);
   const c = new FlashCancelledError('write', 'half done');
   t.equal(c.exitCode, 3);

@@ -33,7 +33,7 @@ t.test('a wrong byte is found and named', async (t) => {
   writeFileSync(image, bad);
   await t.rejects(verifyDevice({ devicePath: dev, imagePath: image, imageSize: size, blockSize: 512, chunkSize: MiB }), {
     code: 'VERIFICATION_FAILED',
-    exitCode: 2,
+    exitCode: 4,
     firstDifferenceOffset: 2 * MiB + 10,
     message: new RegExp(`first difference at byte ${2 * MiB + 10} \\(device 0x${data[2 * MiB + 10]!.toString(16).padStart(2, '0')}, image 0x`),
   });
