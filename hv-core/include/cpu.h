@@ -42,6 +42,8 @@ struct exit_stats {
 	/* One-second windows for the rates reported by status. */
 	uint64_t window_start_tsc, window_rdtsc, window_exits, window_timed, window_cycles;
 	uint64_t last_rdtsc_per_s, last_exits_per_s, last_ns_per_exit;
+	uint64_t reexecutions; /* exits whose instruction was re-executed (insn_exit.c) */
+	uint64_t injected;     /* faults injected for guest instructions (#UD, #GP, #PF) */
 };
 
 struct cpu {
@@ -51,6 +53,8 @@ struct cpu {
 	uint64_t vmcb_pa;
 	uint64_t hsave_pa;
 	uint64_t exit_tsc;      /* real TSC when the current exit started */
+	uint64_t reexec_rip;    /* RIP of the instruction being re-executed, and how often */
+	unsigned reexec_count;
 	struct exit_stats stats;
 };
 

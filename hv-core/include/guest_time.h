@@ -18,9 +18,12 @@ void tsc_calibrate(void);
 void guest_time_init(unsigned cpus, uint64_t real_now, unsigned grace_seconds);
 /* The guest's TSC on `cpu` at raw real TSC `real` (the RDTSC path: no lock, no division). */
 uint64_t guest_time_read(unsigned cpu, uint64_t real);
+/* Who asked: the host (control port, grace period) is logged always; the guest (hypercalls,
+ * keys) through the rate-limited guest log. */
+enum time_requester { FROM_HOST, FROM_GUEST };
 /* Returns a vtime_err (VTIME_OK, VTIME_EINVAL, VTIME_ERANGE); logs the change with `who`. */
-int guest_time_set_speed(uint64_t p, uint64_t q, const char *who);
-int guest_time_arm(const char *who);
+int guest_time_set_speed(uint64_t p, uint64_t q, const char *who, enum time_requester from);
+int guest_time_arm(const char *who, enum time_requester from);
 /* Arms the clock once the grace period has passed. */
 void guest_time_poll(uint64_t real_now);
 void guest_time_state(struct vtime_state *out);

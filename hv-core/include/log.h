@@ -9,8 +9,23 @@
 
 /* One log line: "# tsx-hv: <message>\n". */
 void hv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* A raw line as given plus "\n" (control replies, panic dumps that carry their own tag). */
+/* A raw line as given plus "\n" (panic dumps that carry their own tag). Cut at 510 bytes. */
 void hv_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A log line caused by the guest (hypercalls, hotkeys, odd instructions): rate-limited to
+ * a burst of GUEST_LOG_BURST lines and GUEST_LOG_PER_SECOND after it; the lines dropped are
+ * counted and announced when logging resumes. */
+#define GUEST_LOG_BURST 20u
+#define GUEST_LOG_PER_SECOND 5u
+void hv_log_guest(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct log_counts {
+	unsigned long guest_lines;      /* guest-caused lines written */
+	unsigned long guest_suppressed; /* guest-caused lines dropped by the rate limit */
+};
+void hv_log_counts(struct log_counts *out);
+/* A control reply of any length, written in pieces and never cut: hv_reply() appends,
+ * hv_reply_end() ends the line. */
+void hv_reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hv_reply_end(void);
 /* "# PANIC <message>", then the caller-registered state dump, then the shutdown action. */
 __attribute__((noreturn)) void hv_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Dumps extra state on panic (the exit loop registers the guest state dump). */

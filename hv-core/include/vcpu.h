@@ -10,17 +10,47 @@
 #include <stdint.h>
 
 #include "cpu.h"
+#include "insn_decode.h"
+#include "page_walk.h"
 
 #define X86_VECTOR_UD 6
+#define X86_VECTOR_SS 12
 #define X86_VECTOR_GP 13
+#define X86_VECTOR_PF 14
+
+#define RFLAGS_DF (1ull << 10)
+#define RFLAGS_VM (1ull << 17)
+#define RFLAGS_AC (1ull << 18)
+
+/* A segment register as generic code needs it (base, limit, and the attribute bits). */
+struct vcpu_segment {
+	uint64_t base;
+	uint32_t limit;
+	uint16_t selector;
+	uint8_t type; /* descriptor type[3:0] */
+	bool s, present, db, l, g;
+	uint8_t dpl;
+};
 
 uint64_t vcpu_rip(struct cpu *c);
-/* Moves RIP past the intercepted instruction of `length` bytes. */
+/* Continues the guest at `rip` after an emulated instruction (ends an interrupt shadow). */
+void vcpu_set_rip(struct cpu *c, uint64_t rip);
+uint64_t vcpu_rflags(struct cpu *c);
+unsigned vcpu_cpl(struct cpu *c);
+/* 16, 32 or 64: the size of the code the guest is executing (CS.L with EFER.LMA, CS.D). */
+unsigned vcpu_code_bits(struct cpu *c);
+void vcpu_get_segment(struct cpu *c, enum x86_segment seg, struct vcpu_segment *out);
+/* CR0, CR3, CR4, EFER and RFLAGS.AC for a guest page walk (the rest is filled by the caller). */
+void vcpu_paging_state(struct cpu *c, struct paging_state *s);
+/* The guest's EFER as the guest sees it, and a write of a value msr_policy has validated. */
+uint64_t vcpu_efer(struct cpu *c);
+void vcpu_set_efer(struct cpu *c, uint64_t efer);
+/* Moves RIP past the intercepted instruction whose decoded length is `length` (the CPU's
+ * own next RIP is used where the CPU saves one). */
 void vcpu_skip_instruction(struct cpu *c, unsigned length);
 void vcpu_inject_exception(struct cpu *c, uint8_t vector, bool has_error, uint32_t error);
-/* Reads guest memory at a guest-virtual address of the current guest context (walks the
- * guest's page tables). Returns 0, or -1 if a page is not present. */
-int vcpu_read_virtual(struct cpu *c, uint64_t va, void *buf, size_t n);
+/* #PF at `linear` with the error code (CR2 = linear, SDM vol. 3A, 6.15 "Interrupt 14"). */
+void vcpu_inject_page_fault(struct cpu *c, uint64_t linear, uint32_t error);
 
 /* Initial register state for a 64-bit entry (Linux boot protocol, "64-bit Boot Protocol"). */
 struct vcpu_long_mode_entry {
@@ -32,11 +62,13 @@ struct vcpu_long_mode_entry {
 };
 void vcpu_set_long_mode_entry(struct cpu *c, const struct vcpu_long_mode_entry *e);
 
-/* I/O port intercepts: generic devices hook ports; the vendor code routes exits to them. */
+/* I/O port intercepts: generic devices hook ports; the vendor code routes exits to
+ * io_emulate (io_emulate.h), which calls the hooks. `size` is 1, 2 or 4 and the access lies
+ * inside [base, base + count); `string` is set for INS/OUTS, whose data is memory, not RAX. */
 struct io_hook {
 	uint16_t base, count;
-	uint32_t (*in)(uint16_t port, unsigned size);
-	void (*out)(uint16_t port, unsigned size, uint32_t value);
+	uint32_t (*in)(struct cpu *c, uint16_t port, unsigned size, bool string);
+	void (*out)(struct cpu *c, uint16_t port, unsigned size, uint32_t value, bool string);
 };
 void io_hook_register(const struct io_hook *hook);
 const struct io_hook *io_hook_find(uint16_t port);

@@ -1,6 +1,7 @@
 /* CPUID-based hypervisor detection and the VMMCALL/VMCALL instruction itself. */
 #include "hypercall.h"
 #include <string.h>
+#include <sys/io.h>
 
 /* CPUID leaf 0x40000000: the hypervisor vendor leaf (EBX:ECX:EDX = 12-byte signature). */
 #define CPUID_HV_LEAF 0x40000000u
@@ -33,21 +34,33 @@ int hv_present(void)
 	return memcmp(sig, HV_SIGNATURE, 12) == 0 && a >= CPUID_HV_LEAF;
 }
 
-static int is_amd(void)
+/* ioperm(2) opens just the hypervisor's ports to this process (root or CAP_SYS_RAWIO); the
+ * CPU then lets the OUT through at CPL 3 (Intel SDM vol. 1, 19.5.2 "I/O permission bit
+ * map"), every other process still gets #GP. */
+static int port_open(void)
 {
-	char v[13];
-	cpu_vendor(v);
-	return strcmp(v, "AuthenticAMD") == 0 || strcmp(v, "HygonGenuine") == 0;
+	static int opened;
+	if (!opened && ioperm(TSXH_IO_PORT, TSXH_IO_PORT_COUNT, 1) == 0)
+		opened = 1;
+	return opened;
 }
 
 struct hc_result hypercall(uint64_t function, uint64_t rbx, uint64_t rcx)
 {
-	uint64_t rax = TSXH_MAGIC | function, rdx = 0;
-	if (is_amd())
-		__asm__ volatile("vmmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx) : : "memory");
-	else
-		__asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx) : : "memory");
-	struct hc_result r = { (int64_t)rax, rbx, rcx, rdx };
+	uint64_t request = TSXH_MAGIC | function;
+	uint64_t rax = request, rdx = 0;
+	struct hc_result r = { TSXH_AGENT_ENOPERM, 0, 0, 0 };
+	if (!port_open())
+		return r;
+	__asm__ volatile("outl %%eax, $0xe4" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx) : : "memory");
+	if (rax == request) {
+		r.rax = TSXH_AGENT_ENOANSWER;
+		return r;
+	}
+	r.rax = (int64_t)rax;
+	r.rbx = rbx;
+	r.rcx = rcx;
+	r.rdx = rdx;
 	return r;
 }
 
@@ -57,6 +70,8 @@ const char *hc_error_name(int64_t rax)
 	case -1: return "unknown-function";
 	case -2: return "invalid-argument";
 	case -3: return "not-permitted";
+	case TSXH_AGENT_ENOPERM: return "needs-root";
+	case TSXH_AGENT_ENOANSWER: return "no-answer";
 	default: return "hypercall-failed";
 	}
 }

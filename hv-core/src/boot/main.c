@@ -7,14 +7,17 @@
 #include "config.h"
 #include "control_port.h"
 #include "cpu.h"
+#include "guest_memory.h"
 #include "guest_time.h"
 #include "hv_port.h"
 #include "hvlib.h"
+#include "hypercall.h"
 #include "i8042.h"
 #include "linux_loader.h"
 #include "log.h"
 #include "multiboot.h"
 #include "page_alloc.h"
+#include "phys_window.h"
 #include "power.h"
 #include "serial.h"
 #include "../arch/svm/svm.h"
@@ -81,12 +84,15 @@ void hv_main(uint32_t magic, uint32_t info)
 		hv_panic("cannot virtualise: %s", why);
 
 	tsc_calibrate();
+	phys_window_init();
 	build_guest_memory();
 	hv_port_hide();
+	hypercall_port_init();
 	i8042_hotkeys_init(&cfg.hotkeys);
 
 	struct cpu *c = this_cpu();
 	uint64_t scratch = virt_to_phys(page_alloc(1));
+	guest_memory_init((uint64_t)hv_image_start, (uint64_t)hv_heap_end, scratch);
 	uint64_t npt = nested_paging_build(e820_top(guest_mem.map, guest_mem.count), (uint64_t)hv_image_start,
 					    (uint64_t)hv_heap_end, scratch);
 	svm_cpu_init(c, npt);

@@ -14,7 +14,6 @@
 
 #define POLL_INTERVAL_MS 1
 #define MAX_BYTES_PER_POLL 256
-#define STATUS_MAX 1400
 
 static struct control_reader reader;
 static uint64_t poll_interval, last_poll;
@@ -55,34 +54,34 @@ static void update_rates(struct cpu *c, uint64_t now)
 	s->window_cycles = s->host_cycles;
 }
 
+/* One JSON line, written in pieces (hv_reply) so that it arrives whole whatever the
+ * counters hold: the log's line limit does not apply to replies. */
 static void reply_status(struct cpu *c)
 {
-	char buf[STATUS_MAX];
 	struct vtime_state st;
 	uint64_t real = rdtsc();
 	guest_time_state(&st);
 	uint64_t virt = guest_time_read(c->index, real);
 	struct exit_stats *s = &c->stats;
 	uint64_t rdtsc_exits = s->count[EXIT_KIND_RDTSC] + s->count[EXIT_KIND_RDTSCP];
-	int n = hv_snprintf(buf, sizeof(buf),
-			    "ok {\"speed\":\"%lu/%lu\",\"p\":%lu,\"q\":%lu,\"pending\":\"%lu/%lu\","
-			    "\"armed\":%s,\"epochs\":%lu,\"tsc_hz\":%lu,\"real_tsc\":%lu,"
-			    "\"virtual_tsc\":%lu,\"exits\":{",
-			    st.p, st.q, st.p, st.q, st.pending_p, st.pending_q,
-			    st.armed ? "true" : "false", st.epoch_count, tsc_hz(), real, virt);
-	for (unsigned k = 0; k < EXIT_KIND_COUNT && n < (int)sizeof(buf); k++)
-		n += hv_snprintf(buf + n, sizeof(buf) - (size_t)n, "%s\"%s\":%lu", k ? "," : "",
-				 exit_kind_name(k), s->count[k]);
-	if (n < (int)sizeof(buf))
-		hv_snprintf(buf + n, sizeof(buf) - (size_t)n,
-			    "},\"exits_total\":%lu,\"exits_per_s\":%lu,\"rdtsc_exits_per_s\":%lu,"
-			    "\"host_ns_per_exit\":%lu,\"host_ns_per_exit_window\":%lu,"
-			    "\"host_ns_per_rdtsc_exit\":%lu}",
-			    s->total, s->last_exits_per_s, s->last_rdtsc_per_s,
-			    s->timed_exits ? cycles_to_ns(s->host_cycles / s->timed_exits) : 0,
-			    s->last_ns_per_exit,
-			    rdtsc_exits ? cycles_to_ns(s->rdtsc_host_cycles / rdtsc_exits) : 0);
-	hv_line("%s", buf);
+	struct log_counts lc;
+	hv_log_counts(&lc);
+	hv_reply("ok {\"speed\":\"%lu/%lu\",\"p\":%lu,\"q\":%lu,\"pending\":\"%lu/%lu\",", st.p, st.q,
+		 st.p, st.q, st.pending_p, st.pending_q);
+	hv_reply("\"armed\":%s,\"epochs\":%lu,\"tsc_hz\":%lu,\"real_tsc\":%lu,\"virtual_tsc\":%lu,",
+		 st.armed ? "true" : "false", st.epoch_count, tsc_hz(), real, virt);
+	hv_reply("\"exits\":{");
+	for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
+		hv_reply("%s\"%s\":%lu", k ? "," : "", exit_kind_name(k), s->count[k]);
+	hv_reply("},\"exits_total\":%lu,\"exits_per_s\":%lu,\"rdtsc_exits_per_s\":%lu,", s->total,
+		 s->last_exits_per_s, s->last_rdtsc_per_s);
+	hv_reply("\"host_ns_per_exit\":%lu,\"host_ns_per_exit_window\":%lu,\"host_ns_per_rdtsc_exit\":%lu,",
+		 s->timed_exits ? cycles_to_ns(s->host_cycles / s->timed_exits) : 0, s->last_ns_per_exit,
+		 rdtsc_exits ? cycles_to_ns(s->rdtsc_host_cycles / rdtsc_exits) : 0);
+	hv_reply("\"faults_injected\":%lu,\"reexecutions\":%lu,", s->injected, s->reexecutions);
+	hv_reply("\"log\":{\"guest_lines\":%lu,\"guest_suppressed\":%lu}}", lc.guest_lines,
+		 lc.guest_suppressed);
+	hv_reply_end();
 }
 
 static void execute(struct cpu *c, const struct control_request *r)
@@ -90,26 +89,27 @@ static void execute(struct cpu *c, const struct control_request *r)
 	int err;
 	switch (r->command) {
 	case CONTROL_SPEED:
-		err = guest_time_set_speed(r->p, r->q, "control port");
+		err = guest_time_set_speed(r->p, r->q, "control port", FROM_HOST);
 		if (err)
-			hv_line("err RANGE speed must be between 1/1000 and 10000");
+			hv_reply("err RANGE speed must be between 1/1000 and 10000");
 		else
-			hv_line("ok speed %lu/%lu", r->p, r->q);
+			hv_reply("ok speed %lu/%lu", r->p, r->q);
 		break;
 	case CONTROL_STATUS:
 		reply_status(c);
-		break;
+		return;
 	case CONTROL_ARM:
-		guest_time_arm("control port");
-		hv_line("ok armed");
+		guest_time_arm("control port", FROM_HOST);
+		hv_reply("ok armed");
 		break;
 	case CONTROL_HELP:
-		hv_line("ok commands: speed N | speed P/Q (1/1000..10000) | status | arm | help");
+		hv_reply("ok commands: speed N | speed P/Q (1/1000..10000) | status | arm | help");
 		break;
 	case CONTROL_ERROR:
-		hv_line("err %s %s", r->code, r->message);
+		hv_reply("err %s %s", r->code, r->message);
 		break;
 	}
+	hv_reply_end();
 }
 
 void hv_poll(struct cpu *c, uint64_t now)

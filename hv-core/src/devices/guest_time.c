@@ -33,26 +33,27 @@ static const char *speed_error(int err)
 	return err == VTIME_ERANGE ? "out of range" : "invalid";
 }
 
-int guest_time_set_speed(uint64_t p, uint64_t q, const char *who)
+int guest_time_set_speed(uint64_t p, uint64_t q, const char *who, enum time_requester from)
 {
+	void (*log)(const char *, ...) = from == FROM_GUEST ? hv_log_guest : hv_log;
 	int err = vtime_set_speed(&clock, rdtsc(), p, q);
 	if (err)
-		hv_log("speed %lu/%lu from %s refused: %s", p, q, who, speed_error(err));
+		log("speed %lu/%lu from %s refused: %s", p, q, who, speed_error(err));
 	else if (vtime_armed(&clock))
-		hv_log("speed %lu/%lu (%s)", p, q, who);
+		log("speed %lu/%lu (%s)", p, q, who);
 	else
-		hv_log("speed %lu/%lu pending until armed (%s)", p, q, who);
+		log("speed %lu/%lu pending until armed (%s)", p, q, who);
 	return err;
 }
 
-int guest_time_arm(const char *who)
+int guest_time_arm(const char *who, enum time_requester from)
 {
 	if (vtime_armed(&clock))
 		return VTIME_OK;
 	int err = vtime_arm(&clock, rdtsc());
 	struct vtime_state s;
 	vtime_get_state(&clock, &s);
-	hv_log("armed by %s, speed %lu/%lu", who, s.p, s.q);
+	(from == FROM_GUEST ? hv_log_guest : hv_log)("armed by %s, speed %lu/%lu", who, s.p, s.q);
 	return err;
 }
 
@@ -60,7 +61,7 @@ void guest_time_poll(uint64_t real_now)
 {
 	if (grace_deadline && real_now >= grace_deadline) {
 		grace_deadline = 0;
-		guest_time_arm("grace period");
+		guest_time_arm("grace period", FROM_HOST);
 	}
 }
 

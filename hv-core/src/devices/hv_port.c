@@ -7,18 +7,22 @@
 #include "serial.h"
 #include "vcpu.h"
 
-static uint32_t absent_in(uint16_t port, unsigned size)
+static uint32_t absent_in(struct cpu *c, uint16_t port, unsigned size, bool string)
 {
+	(void)c;
 	(void)port;
 	(void)size;
+	(void)string;
 	return 0xFFFFFFFFu;
 }
 
-static void absent_out(uint16_t port, unsigned size, uint32_t value)
+static void absent_out(struct cpu *c, uint16_t port, unsigned size, uint32_t value, bool string)
 {
+	(void)c;
 	(void)port;
 	(void)size;
 	(void)value;
+	(void)string;
 }
 
 void hv_port_hide(void)

@@ -17,11 +17,15 @@
 
 static struct hotkeys keys;
 
-static uint32_t data_in(uint16_t port, unsigned size)
+/* The hook covers the one byte port 0x60, so every access here is a byte (io_emulate splits
+ * wider ones). */
+static uint32_t data_in(struct cpu *c, uint16_t port, unsigned size, bool string)
 {
 	uint8_t status = inb(I8042_STATUS);
 	uint8_t byte = inb(port);
+	(void)c;
 	(void)size;
+	(void)string;
 	if (status & I8042_STATUS_AUX)
 		return byte;
 	struct hotkey_result r = hotkeys_feed(&keys, byte);
@@ -29,15 +33,17 @@ static uint32_t data_in(uint16_t port, unsigned size)
 		uint64_t p, q, np, nq;
 		guest_time_requested(&p, &q);
 		hotkeys_apply(r.action, p, q, &np, &nq);
-		hv_log("hotkey %s: %lu/%lu -> %lu/%lu", hotkeys_action_name(r.action), p, q, np, nq);
-		guest_time_set_speed(np, nq, "hotkey");
+		hv_log_guest("hotkey %s: %lu/%lu -> %lu/%lu", hotkeys_action_name(r.action), p, q, np, nq);
+		guest_time_set_speed(np, nq, "hotkey", FROM_GUEST);
 	}
 	return r.swallow ? r.replacement : byte;
 }
 
-static void data_out(uint16_t port, unsigned size, uint32_t value)
+static void data_out(struct cpu *c, uint16_t port, unsigned size, uint32_t value, bool string)
 {
+	(void)c;
 	(void)size;
+	(void)string;
 	outb(port, (uint8_t)value);
 }
 

@@ -5,19 +5,48 @@
  *   agrees with RDTSC and writes move only this CPU's view (Intel SDM vol. 3B, 17.17.3).
  * - IA32_TSC_DEADLINE (0x6E0): CPUID hides the timer; accesses get #GP as on a CPU without
  *   it (SDM vol. 3A, 10.5.4.1).
+ * - EFER (0xC0000080): reads hide SVME; writes are checked as the CPU checks them (#GP for
+ *   a bit the guest's CPUID does not offer, SVME included since SVM is hidden, and for a
+ *   change of LME while paging is on; LMA is read-only and keeps its value), then stored in
+ *   the guest state (AMD APM vol. 2, 3.1.7 "Extended Feature Enable Register"; Intel SDM
+ *   vol. 4, IA32_EFER; vol. 3A, 9.8.5 "Initializing IA-32e Mode").
+ * - IA32_APIC_BASE (0x1B): writes with reserved bits set (bits 7:0 and 9, address bits at
+ *   or above MAXPHYADDR, and the x2APIC enable bit 10 while CPUID hides x2APIC) and invalid
+ *   mode transitions get #GP (SDM vol. 3A, 10.4.4 and 10.12.5 "State Changes From xAPIC
+ *   Mode to x2APIC Mode"); valid ones go to the CPU. The hypervisor reads the APIC's base
+ *   from the MSR whenever it needs it, so a moved APIC is followed (idle.c).
  * - VM_HSAVE_PA, VM_CR, TSC_RATIO: SVM is hidden from the guest; #GP.
  * - Anything else that exits (QEMU exits for every MSR outside the bitmap ranges) is passed
  *   through to the CPU, and a #GP there is reflected to the guest.
  */
 #include "msr_policy.h"
+#include "guest_memory.h"
 #include "guest_time.h"
+#include "vcpu.h"
 #include "x86.h"
+
+#define EFER_SCE (1ull << 0)
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
+#define EFER_FFXSR (1ull << 14)
+#define EFER_TCE (1ull << 15)
+#define CPUID_EXT_EDX_SYSCALL (1u << 11)
+#define CPUID_EXT_EDX_NX (1u << 20)
+#define CPUID_EXT_EDX_FFXSR (1u << 25)
+#define CPUID_EXT_EDX_LM (1u << 29)
+#define CPUID_EXT_ECX_TCE (1u << 17)
+#define CR0_PG (1ull << 31)
+#define APIC_BASE_RESERVED_LOW 0x2FFull /* bits 7:0 and 9 */
+#define APIC_BASE_EXTD (1ull << 10)
+#define APIC_BASE_EN (1ull << 11)
 
 static const struct msr_intercept intercepts[] = {
 	{ MSR_IA32_TSC, true, true },
 	{ MSR_IA32_TSC_ADJUST, true, true },
 	{ MSR_IA32_TSC_DEADLINE, true, true },
-	{ MSR_EFER, false, true },
+	{ MSR_EFER, true, true },
+	{ MSR_IA32_APIC_BASE, false, true },
 	{ MSR_TSC_RATIO, true, true },
 	{ MSR_VM_CR, true, true },
 	{ MSR_VM_HSAVE_PA, true, true },
@@ -39,6 +68,49 @@ static bool svm_private(uint32_t msr)
 	       msr == MSR_IA32_TSC_DEADLINE;
 }
 
+/* The EFER bits the guest may set: those its CPUID offers (SVME is not among them). */
+static uint64_t efer_writable(void)
+{
+	struct cpuid_regs e = cpuid(0x80000001, 0);
+	uint64_t bits = 0;
+	if (e.edx & CPUID_EXT_EDX_SYSCALL)
+		bits |= EFER_SCE;
+	if (e.edx & CPUID_EXT_EDX_LM)
+		bits |= EFER_LME | EFER_LMA;
+	if (e.edx & CPUID_EXT_EDX_NX)
+		bits |= EFER_NXE;
+	if (e.edx & CPUID_EXT_EDX_FFXSR)
+		bits |= EFER_FFXSR;
+	if (e.ecx & CPUID_EXT_ECX_TCE)
+		bits |= EFER_TCE;
+	return bits;
+}
+
+static enum msr_result write_efer(struct cpu *c, uint64_t value)
+{
+	uint64_t old = vcpu_efer(c);
+	if (value & ~efer_writable())
+		return MSR_FAULT;
+	struct paging_state p;
+	vcpu_paging_state(c, &p);
+	if ((p.cr0 & CR0_PG) && ((value ^ old) & EFER_LME))
+		return MSR_FAULT;
+	vcpu_set_efer(c, (value & ~EFER_LMA) | (old & EFER_LMA));
+	return MSR_DONE;
+}
+
+static enum msr_result write_apic_base(uint64_t value)
+{
+	unsigned bits = guest_phys_bits();
+	uint64_t reserved = APIC_BASE_RESERVED_LOW | APIC_BASE_EXTD; /* x2APIC hidden (cpuid_policy.c) */
+	if (bits < 64)
+		reserved |= ~0ull << bits;
+	if (value & reserved)
+		return MSR_FAULT;
+	/* With EXTD never set, the only mode changes left are enable/disable, both valid. */
+	return wrmsr_safe(MSR_IA32_APIC_BASE, value) ? MSR_FAULT : MSR_DONE;
+}
+
 enum msr_result msr_policy_read(struct cpu *c, uint32_t msr, uint64_t *value)
 {
 	switch (msr) {
@@ -47,6 +119,9 @@ enum msr_result msr_policy_read(struct cpu *c, uint32_t msr, uint64_t *value)
 		return MSR_DONE;
 	case MSR_IA32_TSC_ADJUST:
 		*value = (uint64_t)guest_time_read_tsc_adjust(c->index);
+		return MSR_DONE;
+	case MSR_EFER:
+		*value = vcpu_efer(c);
 		return MSR_DONE;
 	default:
 		if (svm_private(msr))
@@ -64,6 +139,10 @@ enum msr_result msr_policy_write(struct cpu *c, uint32_t msr, uint64_t value)
 	case MSR_IA32_TSC_ADJUST:
 		guest_time_write_tsc_adjust(c->index, (int64_t)value);
 		return MSR_DONE;
+	case MSR_EFER:
+		return write_efer(c, value);
+	case MSR_IA32_APIC_BASE:
+		return write_apic_base(value);
 	default:
 		if (svm_private(msr))
 			return MSR_FAULT;

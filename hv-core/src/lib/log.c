@@ -2,9 +2,12 @@
 #include "log.h"
 #include "hvlib.h"
 #include "power.h"
+#include "guest_time.h"
 #include "serial.h"
+#include "x86.h"
 
 #define LINE_MAX 512
+#define REPLY_PIECE_MAX 256
 
 static void (*panic_dump)(void);
 static bool panicking;
@@ -34,6 +37,84 @@ void hv_line(const char *fmt, ...)
 	va_start(ap, fmt);
 	emit("", fmt, ap);
 	va_end(ap);
+}
+
+static struct log_counts counts;
+static uint64_t tokens_at_tsc; /* token bucket: refilled from the TSC */
+static unsigned tokens = GUEST_LOG_BURST;
+static unsigned long suppressed_since;
+
+static bool guest_line_allowed(void)
+{
+	uint64_t hz = tsc_hz(), now = rdtsc();
+	if (hz) {
+		uint64_t interval = hz / GUEST_LOG_PER_SECOND;
+		if (!tokens_at_tsc)
+			tokens_at_tsc = now;
+		while (now - tokens_at_tsc >= interval && tokens < GUEST_LOG_BURST) {
+			tokens++;
+			tokens_at_tsc += interval;
+		}
+		if (tokens == GUEST_LOG_BURST)
+			tokens_at_tsc = now;
+	}
+	if (!tokens)
+		return false;
+	tokens--;
+	return true;
+}
+
+void hv_log_guest(const char *fmt, ...)
+{
+	if (!guest_line_allowed()) {
+		counts.guest_suppressed++;
+		suppressed_since++;
+		return;
+	}
+	if (suppressed_since) {
+		char note[96];
+		hv_snprintf(note, sizeof(note), "%lu guest-caused log lines suppressed (rate limit)",
+			    suppressed_since);
+		suppressed_since = 0;
+		hv_log("%s", note);
+	}
+	counts.guest_lines++;
+	va_list ap;
+	va_start(ap, fmt);
+	emit("# tsx-hv: ", fmt, ap);
+	va_end(ap);
+}
+
+void hv_log_counts(struct log_counts *out)
+{
+	*out = counts;
+}
+
+void hv_reply(const char *fmt, ...)
+{
+	char piece[REPLY_PIECE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = hv_vsnprintf(piece, sizeof(piece), fmt, ap);
+	va_end(ap);
+	if (n < (int)sizeof(piece)) {
+		serial_write(piece, (unsigned)n);
+		return;
+	}
+	/* Longer than a piece: format again into a buffer big enough (one retry, bounded by
+	 * LINE_MAX * 8; replies are built from short pieces, this is the safety net). */
+	char big[LINE_MAX * 8];
+	va_start(ap, fmt);
+	n = hv_vsnprintf(big, sizeof(big), fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(big))
+		hv_panic("control reply piece of %d bytes exceeds %u", n, (unsigned)sizeof(big));
+	serial_write(big, (unsigned)n);
+}
+
+void hv_reply_end(void)
+{
+	serial_write("\n", 1);
 }
 
 void hv_set_panic_dump(void (*dump)(void))

@@ -6,24 +6,19 @@
  */
 #include "svm.h"
 #include "control_port.h"
+#include "guest_memory.h"
 #include "cpuid_policy.h"
 #include "guest_time.h"
 #include "hvlib.h"
 #include "hypercall.h"
 #include "idle.h"
+#include "insn_exit.h"
+#include "io_emulate.h"
 #include "log.h"
 #include "msr_policy.h"
 #include "power.h"
 #include "vcpu.h"
 #include "x86.h"
-
-#define LEN_CPUID 2   /* 0F A2 */
-#define LEN_RDTSC 2   /* 0F 31 */
-#define LEN_RDTSCP 3  /* 0F 01 F9 */
-#define LEN_MSR 2     /* 0F 32 / 0F 30 */
-#define LEN_HLT 1     /* F4 */
-#define LEN_VMMCALL 3 /* 0F 01 D9 */
-#define EFER_SVME_BIT EFER_SVME
 
 static void count(struct cpu *c, enum exit_kind k)
 {
@@ -36,121 +31,126 @@ static void set_edx_eax(struct cpu *c, uint64_t v)
 	c->regs.rdx = v >> 32;
 }
 
+/* Every intercepted instruction may carry prefixes (66 0F A2 is a CPUID too), so its
+ * length is decoded, never assumed; the decoder also raises #UD for LOCK (insn_exit.c). */
+static void complete(struct cpu *c, const struct insn *in)
+{
+	vcpu_skip_instruction(c, in->length);
+	insn_exit_done(c);
+}
+
 static void handle_cpuid(struct cpu *c)
 {
 	count(c, EXIT_KIND_CPUID);
+	struct insn in;
+	if (!insn_exit_decode(c, INSN_CPUID, INSN_OTHER, &in))
+		return;
 	struct cpuid_regs r = cpuid_policy((uint32_t)c->regs.rax, (uint32_t)c->regs.rcx);
 	c->regs.rax = r.eax;
 	c->regs.rbx = r.ebx;
 	c->regs.rcx = r.ecx;
 	c->regs.rdx = r.edx;
-	vcpu_skip_instruction(c, LEN_CPUID);
+	complete(c, &in);
 }
 
-/* RDTSC and RDTSCP. QEMU TCG reports both as exit 0x6E with RIP at the instruction, so the
- * bytes at RIP decide; hardware reports RDTSCP as 0x87. TSC_AUX is not virtualised: the
- * guest's WRMSR to it goes to the CPU, so the CPU's value is the guest's. */
+/* RDTSC and RDTSCP. QEMU TCG reports both as exit 0x6E with RIP at the instruction and no
+ * next RIP, so the decoded bytes at RIP decide which it was and how long it is (any legal
+ * prefixes, possibly straddling a page); hardware reports RDTSCP as 0x87 and saves the next
+ * RIP. TSC_AUX is not virtualised: the guest's WRMSR to it goes to the CPU. */
 static void handle_rdtsc(struct cpu *c, bool reported_rdtscp)
 {
 	uint64_t real = rdtsc();
-	uint8_t insn[3];
-	bool rdtscp = reported_rdtscp;
-	if (!reported_rdtscp) {
-		if (vcpu_read_virtual(c, vcpu_rip(c), insn, 2))
-			hv_panic("RDTSC exit: cannot read the instruction at RIP %lx", vcpu_rip(c));
-		if (insn[0] == 0x0F && insn[1] == 0x01)
-			rdtscp = true;
-		else if (insn[0] != 0x0F || insn[1] != 0x31)
-			hv_panic("RDTSC exit at RIP %lx: bytes %x %x are neither RDTSC nor RDTSCP",
-				 vcpu_rip(c), insn[0], insn[1]);
-	}
+	struct insn in = { .op = reported_rdtscp ? INSN_RDTSCP : INSN_RDTSC };
+	if (!svm_next_rip_length(c, &in.length) &&
+	    !insn_exit_decode(c, INSN_RDTSC, INSN_RDTSCP, &in))
+		return;
 	set_edx_eax(c, guest_time_read(c->index, real));
-	if (rdtscp) {
+	if (in.op == INSN_RDTSCP) {
 		count(c, EXIT_KIND_RDTSCP);
 		c->regs.rcx = (uint32_t)rdmsr(MSR_TSC_AUX);
-		vcpu_skip_instruction(c, LEN_RDTSCP);
 	} else {
 		count(c, EXIT_KIND_RDTSC);
-		vcpu_skip_instruction(c, LEN_RDTSC);
 	}
+	complete(c, &in);
 }
 
 static void handle_msr(struct cpu *c, struct vmcb *v)
 {
 	uint32_t msr = (uint32_t)c->regs.rcx;
 	bool write = v->control.exit_info1 == 1;
+	struct insn in;
+	count(c, write ? EXIT_KIND_WRMSR : EXIT_KIND_RDMSR);
+	if (!insn_exit_decode(c, write ? INSN_WRMSR : INSN_RDMSR, INSN_OTHER, &in))
+		return;
 	enum msr_result res;
 	if (write) {
-		count(c, EXIT_KIND_WRMSR);
 		uint64_t value = ((c->regs.rdx & 0xFFFFFFFF) << 32) | (c->regs.rax & 0xFFFFFFFF);
-		if (msr == MSR_EFER) {
-			/* VMRUN requires guest EFER.SVME = 1; the guest cannot see SVM (CPUID) and
-			 * its writes keep the bit set. */
-			v->save.efer = value | EFER_SVME_BIT;
-			res = MSR_DONE;
-		} else {
-			res = msr_policy_write(c, msr, value);
-		}
+		res = msr_policy_write(c, msr, value);
 	} else {
-		count(c, EXIT_KIND_RDMSR);
 		uint64_t value = 0;
 		res = msr_policy_read(c, msr, &value);
 		if (res == MSR_DONE)
 			set_edx_eax(c, value);
 	}
-	if (res == MSR_FAULT)
+	if (res == MSR_FAULT) {
 		vcpu_inject_exception(c, X86_VECTOR_GP, true, 0);
-	else
-		vcpu_skip_instruction(c, LEN_MSR);
+		insn_exit_done(c);
+	} else {
+		complete(c, &in);
+	}
 }
 
+/* EXITINFO1 describes the access and EXITINFO2 holds the next RIP (APM vol. 2, 15.10.2);
+ * io_emulate does the rest, vendor-neutral. */
 static void handle_ioio(struct cpu *c, struct vmcb *v)
 {
 	count(c, EXIT_KIND_IO);
 	uint32_t info = (uint32_t)v->control.exit_info1;
-	uint16_t port = (uint16_t)(info >> SVM_IOIO_PORT_SHIFT);
-	unsigned size = info & SVM_IOIO_SZ32 ? 4 : info & SVM_IOIO_SZ16 ? 2 : 1;
-	const struct io_hook *h = io_hook_find(port);
-	if (!h)
-		hv_panic("I/O exit for unhooked port %x (exitinfo1 %x)", port, info);
-	if (info & SVM_IOIO_STR) {
-		/* String I/O to a hooked port is not emulated: the guest gets #GP. Linux does not
-		 * use INS/OUTS on the UART or the i8042 data port. */
-		hv_log("string I/O to hooked port %x refused (#GP)", port);
-		vcpu_inject_exception(c, X86_VECTOR_GP, true, 0);
-		return;
-	}
-	uint32_t mask = size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu;
-	if (info & SVM_IOIO_TYPE_IN) {
-		uint32_t value = h->in(port, size) & mask;
-		c->regs.rax = (c->regs.rax & ~(uint64_t)mask) | value;
-	} else {
-		h->out(port, size, (uint32_t)c->regs.rax & mask);
-	}
-	/* EXITINFO2 holds the RIP of the next instruction (APM vol. 2, 15.10.2). */
-	v->save.rip = v->control.exit_info2;
+	struct io_exit x = {
+		.port = (uint16_t)(info >> SVM_IOIO_PORT_SHIFT),
+		.size = info & SVM_IOIO_SZ32 ? 4 : info & SVM_IOIO_SZ16 ? 2 : 1,
+		.in = info & SVM_IOIO_TYPE_IN,
+		.string = info & SVM_IOIO_STR,
+		.rep = info & SVM_IOIO_REP,
+		.next_rip = v->control.exit_info2,
+	};
+	io_emulate(c, &x);
 }
 
 static void handle_hlt(struct cpu *c)
 {
 	count(c, EXIT_KIND_HLT);
-	vcpu_skip_instruction(c, LEN_HLT);
+	struct insn in;
+	if (!insn_exit_decode(c, INSN_HLT, INSN_OTHER, &in))
+		return;
+	complete(c, &in);
 	idle_wait(c);
 }
 
+/* VMMCALL is the hypercall instruction for the guest kernel only: at CPL > 0 it raises #UD
+ * as on a CPU without a hypervisor (APM vol. 3, VMMCALL: #UD when SVM is not enabled), so a
+ * user process can neither steer nor detect tsx-hv through it (docs/hypercall.md). */
 static void handle_vmmcall(struct cpu *c)
 {
 	count(c, EXIT_KIND_HYPERCALL);
+	if (vcpu_cpl(c) != 0) {
+		vcpu_inject_exception(c, X86_VECTOR_UD, false, 0);
+		return;
+	}
+	struct insn in;
+	if (!insn_exit_decode(c, INSN_VMMCALL, INSN_OTHER, &in))
+		return;
 	struct hypercall_regs r = { c->regs.rax, c->regs.rbx, c->regs.rcx, c->regs.rdx };
 	if (!hypercall_handle(&r)) {
 		vcpu_inject_exception(c, X86_VECTOR_UD, false, 0);
+		insn_exit_done(c);
 		return;
 	}
 	c->regs.rax = r.rax;
 	c->regs.rbx = r.rbx;
 	c->regs.rcx = r.rcx;
 	c->regs.rdx = r.rdx;
-	vcpu_skip_instruction(c, LEN_VMMCALL);
+	complete(c, &in);
 }
 
 /* VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA: SVM is hidden from the guest, so these
@@ -242,12 +242,13 @@ void svm_dump_guest(struct cpu *c)
 	dump_segment("ds", &v->save.ds);
 	dump_segment("gdtr", &v->save.gdtr);
 	dump_segment("idtr", &v->save.idtr);
-	uint8_t code[16];
-	if (!vcpu_read_virtual(c, v->save.rip, code, sizeof(code)))
-		hv_line("# PANIC code at rip: %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x "
-			"%02x %02x %02x %02x %02x %02x",
-			code[0], code[1], code[2], code[3], code[4], code[5], code[6], code[7],
-			code[8], code[9], code[10], code[11], code[12], code[13], code[14], code[15]);
+	uint8_t code[INSN_MAX_LENGTH];
+	unsigned n = guest_fetch_instruction(c, code);
+	char hex[3 * INSN_MAX_LENGTH + 1];
+	for (unsigned i = 0; i < n; i++)
+		hv_snprintf(hex + 3 * i, 4, "%02x ", code[i]);
+	hex[3 * n] = '\0';
+	hv_line("# PANIC code at rip (%u bytes readable): %s", n, hex);
 }
 
 static struct cpu *dump_cpu;

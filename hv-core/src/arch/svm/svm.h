@@ -27,6 +27,9 @@ void svm_world_switch(struct guest_regs *regs, uint64_t vmcb_pa);
 /* Runs the guest on this CPU forever, handling exits. */
 __attribute__((noreturn)) void svm_run(struct cpu *c);
 void svm_dump_guest(struct cpu *c);
+/* The intercepted instruction's length from the CPU's saved next RIP (NRIP save, APM vol. 2,
+ * 15.7.1); false where the CPU saves none (QEMU TCG) and the length must be decoded. */
+bool svm_next_rip_length(struct cpu *c, unsigned *length);
 /* Turns on the RDTSC/RDTSCP intercepts once the guest clock is virtualised. */
 void svm_sync_tsc_intercepts(struct cpu *c);
 

@@ -1,6 +1,6 @@
 /*
  * vcpu.c - the vendor interface (include/vcpu.h) on SVM: RIP, event injection, guest
- * register entry state and guest-virtual memory reads through the guest's own page tables.
+ * register entry state, segments and paging state for the generic emulation (src/emulate).
  */
 #include "svm.h"
 #include "hvlib.h"
@@ -17,9 +17,6 @@
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 #define RFLAGS_RESERVED1 (1ull << 1)
-#define PTE_P 0x1ull
-#define PTE_PS 0x80ull
-#define PTE_ADDR 0x000FFFFFFFFFF000ull
 /* VMCB segment attributes (compressed format, APM vol. 2, 15.5.1). */
 #define SEG_CODE64 0x029B /* P, S, type 0xB (execute/read, accessed), L */
 #define SEG_DATA32 0x0C93 /* P, S, type 0x3 (read/write, accessed), DB, G */
@@ -33,16 +30,120 @@ uint64_t vcpu_rip(struct cpu *c)
 	return cpu_vmcb(c)->save.rip;
 }
 
+void vcpu_set_rip(struct cpu *c, uint64_t rip)
+{
+	struct vmcb *v = cpu_vmcb(c);
+	v->save.rip = rip;
+	/* An emulated instruction ends a MOV SS/STI interrupt shadow as executing it would
+	 * (APM vol. 2, 15.21.5 "Interrupt Shadows"). */
+	v->control.interrupt_shadow &= ~SVM_INTERRUPT_SHADOW;
+}
+
+uint64_t vcpu_rflags(struct cpu *c)
+{
+	return cpu_vmcb(c)->save.rflags;
+}
+
+/* The VMCB's CPL field is the guest's CPL (APM vol. 2, 15.5.1: SS.DPL in protected mode,
+ * 0 in real mode, 3 in virtual-8086 mode). */
+unsigned vcpu_cpl(struct cpu *c)
+{
+	return cpu_vmcb(c)->save.cpl & 3;
+}
+
+static const struct vmcb_segment *segment(struct vmcb_save *s, enum x86_segment seg)
+{
+	switch (seg) {
+	case SEG_ES: return &s->es;
+	case SEG_CS: return &s->cs;
+	case SEG_SS: return &s->ss;
+	case SEG_FS: return &s->fs;
+	case SEG_GS: return &s->gs;
+	default: return &s->ds;
+	}
+}
+
+/* VMCB segment attributes are the descriptor's attribute bits compressed into 12 bits:
+ * type[3:0] S[4] DPL[6:5] P[7] AVL[8] L[9] DB[10] G[11] (APM vol. 2, 15.5.1). */
+void vcpu_get_segment(struct cpu *c, enum x86_segment seg, struct vcpu_segment *out)
+{
+	const struct vmcb_segment *v = segment(&cpu_vmcb(c)->save, seg);
+	out->base = v->base;
+	out->limit = v->limit;
+	out->selector = v->selector;
+	out->type = v->attrib & 0xF;
+	out->s = v->attrib & (1u << 4);
+	out->dpl = (v->attrib >> 5) & 3;
+	out->present = v->attrib & (1u << 7);
+	out->l = v->attrib & (1u << 9);
+	out->db = v->attrib & (1u << 10);
+	out->g = v->attrib & (1u << 11);
+}
+
+unsigned vcpu_code_bits(struct cpu *c)
+{
+	struct vmcb_save *s = &cpu_vmcb(c)->save;
+	if (!(s->cr0 & CR0_PE) || (s->rflags & RFLAGS_VM))
+		return 16;
+	if ((s->efer & EFER_LMA) && (s->cs.attrib & (1u << 9)))
+		return 64;
+	return s->cs.attrib & (1u << 10) ? 32 : 16;
+}
+
+void vcpu_paging_state(struct cpu *c, struct paging_state *p)
+{
+	struct vmcb_save *s = &cpu_vmcb(c)->save;
+	p->cr0 = s->cr0;
+	p->cr3 = s->cr3;
+	p->cr4 = s->cr4;
+	p->efer = s->efer;
+	p->rflags_ac = s->rflags & RFLAGS_AC;
+}
+
+/* VMRUN requires EFER.SVME = 1 in the guest state (APM vol. 2, 15.5.1), but SVM is hidden
+ * from the guest: the guest reads EFER without SVME and its writes keep it set. */
+uint64_t vcpu_efer(struct cpu *c)
+{
+	return cpu_vmcb(c)->save.efer & ~EFER_SVME;
+}
+
+void vcpu_set_efer(struct cpu *c, uint64_t efer)
+{
+	cpu_vmcb(c)->save.efer = efer | EFER_SVME;
+}
+
+static bool has_next_rip(struct vmcb *v)
+{
+	if (nrip_save < 0)
+		nrip_save = (cpuid(0x8000000A, 0).edx & CPUID_SVM_NRIPS) != 0;
+	return nrip_save && v->control.next_rip;
+}
+
+bool svm_next_rip_length(struct cpu *c, unsigned *length)
+{
+	struct vmcb *v = cpu_vmcb(c);
+	if (!has_next_rip(v) || v->control.next_rip <= v->save.rip ||
+	    v->control.next_rip - v->save.rip > INSN_MAX_LENGTH)
+		return false;
+	*length = (unsigned)(v->control.next_rip - v->save.rip);
+	return true;
+}
+
 void vcpu_skip_instruction(struct cpu *c, unsigned length)
 {
 	struct vmcb *v = cpu_vmcb(c);
-	if (nrip_save < 0)
-		nrip_save = (cpuid(0x8000000A, 0).edx & CPUID_SVM_NRIPS) != 0;
 	/* QEMU TCG does not save next_rip (PLATFORM-FACTS.md): use the decoded length there. */
-	if (nrip_save && v->control.next_rip)
+	if (has_next_rip(v))
 		v->save.rip = v->control.next_rip;
 	else
 		v->save.rip += length;
+	/* Outside 64-bit code RIP wraps at the operand size (EIP, or IP in 16-bit code). */
+	unsigned bits = vcpu_code_bits(c);
+	if (bits == 32)
+		v->save.rip = (uint32_t)v->save.rip;
+	else if (bits == 16)
+		v->save.rip &= 0xFFFF;
+	vcpu_set_rip(c, v->save.rip);
 }
 
 void vcpu_inject_exception(struct cpu *c, uint8_t vector, bool has_error, uint32_t error)
@@ -51,48 +152,14 @@ void vcpu_inject_exception(struct cpu *c, uint8_t vector, bool has_error, uint32
 	if (has_error)
 		e |= SVM_EVENT_ERROR_VALID | ((uint64_t)error << 32);
 	cpu_vmcb(c)->control.event_inject = e;
+	c->stats.injected++;
 }
 
-/* Guest-virtual -> guest-physical (= host-physical: nested paging is an identity map).
- * Long mode 4-level paging and paging-off are what a Linux guest uses; other modes fail. */
-static int translate(struct vmcb *v, uint64_t va, uint64_t *pa)
+/* EVENTINJ does not load CR2: the hypervisor sets it (APM vol. 2, 15.20). */
+void vcpu_inject_page_fault(struct cpu *c, uint64_t linear, uint32_t error)
 {
-	if (!(v->save.cr0 & CR0_PG)) {
-		*pa = va;
-		return 0;
-	}
-	if (!(v->save.efer & EFER_LMA))
-		return -1;
-	uint64_t table = v->save.cr3 & PTE_ADDR;
-	for (int level = 3; level >= 0; level--) {
-		uint64_t index = (va >> (12 + 9 * level)) & 0x1FF;
-		if (table >= (4ull << 30))
-			return -1;
-		uint64_t e = ((const uint64_t *)phys_to_virt(table))[index];
-		if (!(e & PTE_P))
-			return -1;
-		if (level > 0 && level < 3 && (e & PTE_PS)) {
-			uint64_t page = 1ull << (12 + 9 * level);
-			*pa = (e & PTE_ADDR & ~(page - 1)) | (va & (page - 1));
-			return 0;
-		}
-		table = e & PTE_ADDR;
-	}
-	*pa = table | (va & 0xFFF);
-	return 0;
-}
-
-int vcpu_read_virtual(struct cpu *c, uint64_t va, void *buf, size_t n)
-{
-	struct vmcb *v = cpu_vmcb(c);
-	uint8_t *out = buf;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t pa;
-		if (translate(v, va + i, &pa) || pa >= (4ull << 30))
-			return -1;
-		out[i] = *(const uint8_t *)phys_to_virt(pa);
-	}
-	return 0;
+	cpu_vmcb(c)->save.cr2 = linear;
+	vcpu_inject_exception(c, X86_VECTOR_PF, true, error);
 }
 
 static void set_segment(struct vmcb_segment *s, uint16_t sel, uint16_t attrib, uint32_t limit)

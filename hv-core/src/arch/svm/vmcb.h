@@ -153,6 +153,9 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one 4 KiB page");
 #define SVM_IOIO_SZ32 (1u << 6)
 #define SVM_IOIO_PORT_SHIFT 16
 
+/* INTERRUPT_SHADOW bit 0: the guest is in an interrupt shadow (APM vol. 2, 15.21.5). */
+#define SVM_INTERRUPT_SHADOW 1ull
+
 /* EVENTINJ, APM vol. 2, 15.20 "Event Injection". */
 #define SVM_EVENT_VALID (1ull << 31)
 #define SVM_EVENT_TYPE_EXCEPTION (3ull << 8)
