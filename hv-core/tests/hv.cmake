@@ -11,3 +11,9 @@ tsx_host_test(hv_npt_test ${CMAKE_CURRENT_LIST_DIR}/hv_npt_test.c ${HV_SRC}/arch
 # libFuzzer target for the control protocol parser (fuzz/control_fuzz.c);
 # CONTROL_FUZZ_SECONDS sets how long ctest runs it.
 tsx_fuzz_target(control_fuzz ${CMAKE_CURRENT_LIST_DIR}/fuzz/control_fuzz.c ${HV_SRC}/control/control_protocol.c)
+
+# Guest-instruction decoding and the guest page walk (src/emulate), with a libFuzzer target
+# for the decoder (INSN_DECODE_FUZZ_SECONDS).
+tsx_host_test(hv_insn_decode_test ${CMAKE_CURRENT_LIST_DIR}/hv_insn_decode_test.c ${HV_SRC}/emulate/insn_decode.c)
+tsx_host_test(hv_page_walk_test ${CMAKE_CURRENT_LIST_DIR}/hv_page_walk_test.c ${HV_SRC}/emulate/page_walk.c)
+tsx_fuzz_target(insn_decode_fuzz ${CMAKE_CURRENT_LIST_DIR}/fuzz/insn_decode_fuzz.c ${HV_SRC}/emulate/insn_decode.c)
