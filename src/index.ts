@@ -15,7 +15,7 @@ export { loadScenario, parseScenario, ScenarioError, type ScenarioProblem } from
 export { runScenario, runScenarios, withTimeout, type ScenarioRunOptions, type BootFunction } from './scenario/runner.js';
 export { builtinScenario, type BuiltinOptions } from './scenario/builtin.js';
 export { loadScenarios, shippedScenarioFiles, prepareScenarioMedia } from './scenario/suite.js';
-export { parseSpeed, formatSpeed, speedValue, type Speed } from './scenario/speed.js';
+export { parseSpeed, formatSpeed, speedValue, speedArgument, sameSpeed, SPEED_MAX, SPEED_MIN_DENOMINATOR, SPEED_DECIMAL_DIGITS, SPEED_TERM_MAX, type Speed } from './control/speed.js';
 export type { Scenario, Step as ScenarioStep, MachineSpec } from './scenario/schema.js';
 export { exitCodeFor, fanOut, type Reporter, type RunSummary, type ScenarioResult, type StepResult as ScenarioStepResult, type StepStatus } from './scenario/result.js';
 export { humanReporter } from './scenario/reporters/human.js';

@@ -12,7 +12,7 @@ import { jsonDocument } from '../scenario/reporters/json.js';
 import { junitXml } from '../scenario/reporters/junit.js';
 import { ndjsonFileReporter } from '../scenario/reporters/ndjson.js';
 import { tapReporter } from '../scenario/reporters/tap.js';
-import { parseSpeed } from '../scenario/speed.js';
+import { parseSpeed } from '../control/speed.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { Register } from './main.js';
 import type { Output } from './output.js';

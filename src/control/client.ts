@@ -1,8 +1,9 @@
 import { connect } from 'node:net';
 import { parseControlReply, type ControlReply } from '../engines/hv-port.js';
 import { LineSplitter } from '../engines/lines.js';
-import { TimeoutError, TsxHvError, UsageError } from '../errors.js';
+import { TimeoutError, TsxHvError } from '../errors.js';
 import { readRunState, runStatePath } from './run-state.js';
+import { parseSpeed, speedArgument } from './speed.js';
 
 /**
  * Client of the control protocol (COMMON contract; docs/run.md): connects to the socket of a
@@ -65,26 +66,13 @@ export async function control(line: string, opts: { socket?: string; timeoutMs?:
   return reply;
 }
 
-function gcd(a: bigint, b: bigint): bigint {
-  return b === 0n ? a : gcd(b, a % b);
-}
-
 /**
- * `speed N` or `speed P/Q`, validated before it is sent. A decimal ("0.5") becomes the reduced
- * fraction ("1/2"): the control protocol itself takes only N and P/Q.
+ * `speed N` or `speed P/Q`, validated before it is sent (parseSpeed: the range and the rules every
+ * speed follows). A decimal ("0.5") becomes the reduced fraction ("1/2"): the control protocol
+ * itself takes only N and P/Q.
  */
 export function speedRequest(speed: string): string {
-  if (!/^(?:[1-9][0-9]{0,8}(?:\/[1-9][0-9]{0,8})?|[0-9]{1,9}\.[0-9]{1,6})$/.test(speed) || /^0+\.0+$/.test(speed)) {
-    throw new UsageError(`invalid speed "${speed}"`, 'use a positive whole number (60), a fraction (1/2) or a decimal (0.5)');
-  }
-  if (!speed.includes('.')) return `speed ${speed}`;
-  const [whole, frac] = speed.split('.') as [string, string];
-  let p = BigInt(whole + frac);
-  let q = 10n ** BigInt(frac.length);
-  const g = gcd(p, q);
-  p /= g;
-  q /= g;
-  return q === 1n ? `speed ${p}` : `speed ${p}/${q}`;
+  return `speed ${speedArgument(parseSpeed(speed))}`;
 }
 
 /** The JSON document of a `status` reply (`ok {json}`). */

@@ -18,7 +18,7 @@ import {
   type Scenario,
   type Step,
 } from './schema.js';
-import { formatSpeed, speedArgument, speedValue, type Speed } from './speed.js';
+import { formatSpeed, parseSpeed, speedArgument, speedValue, type Speed } from '../control/speed.js';
 
 export interface BuiltinOptions {
   tolerancePct?: number;
@@ -29,7 +29,8 @@ export interface BuiltinOptions {
   machine?: Partial<MachineSpec>;
 }
 
-export function builtinScenario(speed: Speed, opts: BuiltinOptions = {}): Scenario {
+export function builtinScenario(requested: number | string | Speed, opts: BuiltinOptions = {}): Scenario {
+  const speed = parseSpeed(requested);
   const one: Speed = { p: 1, q: 1 };
   const measure = (expect: Speed): Step => ({
     kind: 'measure',

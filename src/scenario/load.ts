@@ -23,7 +23,7 @@ import {
   type Step,
   type StepKind,
 } from './schema.js';
-import { formatSpeed, parseSpeed, speedValue } from './speed.js';
+import { formatSpeed, parseSpeed, speedValue, type Speed } from '../control/speed.js';
 
 export interface ScenarioProblem {
   file: string;
@@ -121,10 +121,23 @@ interface RawScenario {
   steps: Record<string, unknown>[];
 }
 
+/** A speed field's value, or null after reporting parseSpeed's message (the same as everywhere else) at it. */
+function speedAt(doc: Document, raw: Record<string, unknown>, path: Path, key: string, at: (o: number, f: string, m: string) => void): Speed | null {
+  try {
+    return parseSpeed(raw[key] as number | string);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    at(nodeOffset(doc, [...path, key]), fieldName([...path, key]), err.message);
+    return null;
+  }
+}
+
 function semanticChecks(doc: Document, kind: StepKind, raw: Record<string, unknown>, path: Path, at: (o: number, f: string, m: string) => void): void {
-  if (kind === 'speed' && raw.via === 'hotkey') {
-    const v = speedValue(parseSpeed(raw.speed as number | string));
-    if (!Number.isInteger(v)) at(nodeOffset(doc, [...path, 'speed']), fieldName([...path, 'speed']), 'hotkeys only reach whole speeds (1, 2, ... N); use via: control or hypercall');
+  if (raw.expect !== undefined && kind !== 'sleep') speedAt(doc, raw, path, 'expect', at);
+  if (kind !== 'speed') return;
+  const speed = speedAt(doc, raw, path, 'speed', at);
+  if (speed && raw.via === 'hotkey' && !Number.isInteger(speedValue(speed))) {
+    at(nodeOffset(doc, [...path, 'speed']), fieldName([...path, 'speed']), 'hotkeys only reach whole speeds (1, 2, ... N); use via: control or hypercall');
   }
 }
 

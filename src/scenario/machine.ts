@@ -7,7 +7,7 @@
 import { TsxHvError } from '../errors.js';
 import { execRequest, parseClock, parseExec, type ExecResult } from '../engines/agent-protocol.js';
 import { measureSpeed, worstBackwards, type PairedSample, type SpeedMeasurement } from './measure.js';
-import { formatSpeed, parseSpeed, sameSpeed, speedArgument, speedValue, type Speed } from './speed.js';
+import { formatSpeed, parseSpeed, sameSpeed, speedArgument, speedValue, type Speed } from '../control/speed.js';
 import type { HotkeyName, SleepExpectation, Via } from './schema.js';
 
 /** What a Machine needs from an engine (a subset of EngineMachine). */
@@ -171,7 +171,7 @@ export class Machine<E extends EngineLike = EngineLike> {
 
   /** Ask for a speed through the hypervisor port, the default hotkeys, or the agent's hypercall. */
   async speed(value: number | string | Speed, opts: { via?: Via; timeoutMs?: number } = {}): Promise<HvStatus> {
-    const target = typeof value === 'object' ? value : parseSpeed(value);
+    const target = parseSpeed(value);
     const via = opts.via ?? 'control';
     if (via === 'control') await this.controlOk(`speed ${speedArgument(target)}`);
     else if (via === 'hypercall') await this.engine.agent(`speed ${speedArgument(target)}`, REQUEST_TIMEOUT_MS);

@@ -11,7 +11,7 @@
 import { parseClock, type ClockSample } from '../engines/agent-protocol.js';
 import { TsxHvError } from '../errors.js';
 import { DEFAULT_MIN_R2, DEFAULT_TOLERANCE_PCT } from './schema.js';
-import { speedValue, type Speed } from './speed.js';
+import { speedValue, type Speed } from '../control/speed.js';
 
 /** A guest clock reading (the engine's parse of `mono=<ns> real=<ns> tsc=<u64>`) paired with host time. */
 export interface PairedSample extends ClockSample {

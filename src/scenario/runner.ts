@@ -8,7 +8,7 @@ import { MissingToolError, TimeoutError, TsxHvError } from '../errors.js';
 import { judgeSleep, type Machine } from './machine.js';
 import { exitCodeFor, type Reporter, type RunSummary, type ScenarioResult, type StepResult, type StepStatus } from './result.js';
 import type { MachineSpec, Scenario, Step } from './schema.js';
-import { formatSpeed, sameSpeed, speedValue } from './speed.js';
+import { formatSpeed, sameSpeed, speedValue } from '../control/speed.js';
 
 export type BootFunction = (spec: MachineSpec, signal: AbortSignal) => Promise<Machine>;
 

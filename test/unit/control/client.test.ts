@@ -15,7 +15,9 @@ t.test('speed requests are validated before they are sent', async (t) => {
   t.equal(speedRequest('2.50'), 'speed 5/2');
   t.equal(speedRequest('3.0'), 'speed 3');
   t.equal(speedRequest('0.001'), 'speed 1/1000');
-  for (const bad of ['0', '-1', '1/0', 'fast', '0.0', '', '1e3', '1/', '01']) t.throws(() => speedRequest(bad), UsageError, bad);
+  t.equal(speedRequest('4/6'), 'speed 2/3', 'fractions are reduced');
+  for (const bad of ['0', '-1', '1/0', 'fast', '0.0', '', '1e3', '1/', '0.0000001', '10001', '1/1001']) t.throws(() => speedRequest(bad), UsageError, bad);
+  t.throws(() => speedRequest('0.0000001'), { message: 'speed "0.0000001" is out of range: the hypervisor runs guests from 1/1000 to 10000 times real time' }, 'the message every speed parser gives');
 });
 
 t.test('status replies carry one JSON object', async (t) => {

@@ -82,7 +82,7 @@ steps:
     'x.yaml:3:9: machine.cpus: must be <= 1',
     'x.yaml:4:3: machine.memry: unknown field',
     'x.yaml:7:5: steps[0].tolerence: unknown field (a step has one action and its options)',
-    'x.yaml:8:12: steps[1].speed: must be a positive number (60, 0.5) or a fraction "P/Q" ("1/10")',
+    'x.yaml:8:12: steps[1].speed: speed -1 is out of range: the hypervisor runs guests from 1/1000 to 10000 times real time',
     'x.yaml:10:5: steps[2]: one action per step, found measure and speed; split it into two steps',
     'x.yaml:11:5: steps[3]: a step needs one action: wait, arm, speed, hotkey, measure, exec, sleep, monotonic, poweroff',
     'x.yaml:12:13: steps[4].hotkey: must be toggle, faster, slower, or a list of QEMU key names (["ctrl", "alt", "f12"])',
@@ -90,6 +90,32 @@ steps:
     'x.yaml:15:12: steps[6].speed: hotkeys only reach whole speeds (1, 2, ... N); use via: control or hypercall',
     'x.yaml:17:5: steps[7]: must be object',
   ]);
+});
+
+t.test('speeds in scenarios follow the one speed rule, with the same messages as --speed and ctl', async (t) => {
+  const p = problems(`name: speeds
+steps:
+  - speed: 0.0000001
+  - speed: "20000"
+  - measure: 5
+    expect: fast
+  - hotkey: faster
+    expect: 1/1001
+  - speed: 0.1234567
+  - speed: [1]
+  - speed: "1000000001/1000000000"
+`);
+  t.same(p, [
+    'x.yaml:3:12: steps[0].speed: speed 1e-7 is out of range: the hypervisor runs guests from 1/1000 to 10000 times real time',
+    'x.yaml:4:12: steps[1].speed: speed "20000" is out of range: the hypervisor runs guests from 1/1000 to 10000 times real time',
+    'x.yaml:6:13: steps[2].expect: speed "fast" is not a speed: use a whole number (60), a fraction P/Q (1/10) or a decimal with at most 6 digits after the point (0.5)',
+    'x.yaml:8:13: steps[3].expect: speed "1/1001" is out of range: the hypervisor runs guests from 1/1000 to 10000 times real time',
+    'x.yaml:9:12: steps[4].speed: speed 0.1234567 has more than 6 digits after the point',
+    'x.yaml:10:12: steps[5].speed: must be a speed: a number (60, 0.5) or a fraction "P/Q" ("1/10")',
+    'x.yaml:11:12: steps[6].speed: speed "1000000001/1000000000" reduces to 1000000001/1000000000, whose terms are longer than the 9 digits the hypervisor\'s control protocol reads',
+  ]);
+  const ok = parseScenario('name: ok\nsteps:\n  - speed: 0.001\n  - speed: "10000"\n  - measure: 5\n    expect: 4/6\n', 'ok.yaml');
+  t.match(ok.steps, [{ speed: { p: 1, q: 1000 } }, { speed: { p: 10000, q: 1 } }, { expect: { p: 2, q: 3 } }], 'the ends of the range are in it; fractions are reduced');
 });
 
 t.test('missing and mistyped top-level fields', async (t) => {
