@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TsxHvError, UsageError } from './errors.js';
-import { run } from './util/run.js';
+import { NODE, run } from './util/run.js';
 
 /**
  * The tsx-hv Node addon (native/, built by scripts/build-addon.mjs): the vtime core from
@@ -158,7 +158,7 @@ export function nativeAvailable(): boolean {
 
 /** Builds the addon (scripts/build-addon.mjs --strict); returns the addon's path. */
 export async function buildNative(opts: { verbose?: boolean } = {}): Promise<string> {
-  await run(process.execPath, [join(packageRoot(), 'scripts', 'build-addon.mjs'), '--strict'], {
+  await run(NODE, [join(packageRoot(), 'scripts', 'build-addon.mjs'), '--strict'], {
     cwd: packageRoot(),
     stdout: opts.verbose ? 'inherit' : 'pipe',
     stderr: opts.verbose ? 'inherit' : 'pipe',

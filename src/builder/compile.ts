@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TsxHvError } from '../errors.js';
-import { run } from '../util/run.js';
+import { NODE, run } from '../util/run.js';
 
 /** The hypervisor: `cmake -S hv-core -B <out>/hv-core && cmake --build <out>/hv-core -j2`. */
 export async function compileHvCore(source: string, buildDir: string): Promise<void> {
@@ -19,7 +19,7 @@ export async function compileHvCore(source: string, buildDir: string): Promise<v
 export async function compileAddon(source: string): Promise<boolean> {
   const script = join(source, 'scripts', 'build-addon.mjs');
   if (!(await access(script).then(() => true, () => false))) return false;
-  await run(process.execPath, [script, '--strict'], { cwd: source });
+  await run(NODE, [script, '--strict'], { cwd: source });
   return true;
 }
 

@@ -18,7 +18,8 @@ Examples:
   $ tsx-hv doctor --install       apt-get install the missing packages, then check again
   $ tsx-hv doctor --quiet         print nothing unless something is missing
 
-Exit codes: 0 every tool found, 77 something is still missing (see docs/cli.md).`,
+Exit codes: 0 every required tool found (optional ones may be missing), 77 a required
+tool is still missing (see docs/cli.md).`,
     )
     .action(async (opts: { install?: boolean }) => {
       const out = output();
@@ -34,7 +35,7 @@ Exit codes: 0 every tool found, 77 something is still missing (see docs/cli.md).
 /** `--install`: install (or say how to), then return the report to print. */
 export async function install(report: DoctorReport, out: Output): Promise<DoctorReport> {
   if (report.missing.length === 0) {
-    out.info('nothing to install: every tool is present');
+    out.info('nothing to install: every required tool is present');
     return report;
   }
   const outcome = await installMissing(report, { log: (line) => out.info(line) });
@@ -51,7 +52,7 @@ export function printReport(r: DoctorReport, out: Output): void {
   out.info(`Host: ${r.distribution.name}\n`);
   const rows = [['TOOL', 'STATUS', 'VERSION', 'PACKAGE', 'NEEDED BY']];
   for (const t of r.tools) {
-    rows.push([t.name, t.found ? out.ok('ok') : out.bad('missing'), t.version ?? (t.found ? '?' : '-'), t.package ?? '(none)', t.neededBy.join(', ')]);
+    rows.push([t.name, t.found ? out.ok('ok') : t.optional ? out.dim('optional') : out.bad('missing'), t.version ?? (t.found ? '?' : '-'), t.package ?? '(none)', t.neededBy.join(', ')]);
   }
   out.info(table(rows));
   for (const t of r.tools.filter((x) => x.problem)) out.info(out.bad(`  ${t.name}: ${t.problem}`));
@@ -80,8 +81,9 @@ export function printReport(r: DoctorReport, out: Output): void {
 }
 
 function printMissing(r: DoctorReport, out: Output): void {
+  for (const t of r.tools.filter((x) => !x.found && x.optional)) out.info(out.dim(`optional, not installed: ${t.name} (${t.optional})`));
   if (r.missing.length === 0) {
-    out.info(out.ok(`All ${r.tools.length} tools found.`));
+    out.info(out.ok(`All ${r.tools.length - r.optionalMissing.length} required tools found.`));
     return;
   }
   out.warn(`missing: ${r.missing.join(', ')}`);

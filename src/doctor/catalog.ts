@@ -1,41 +1,52 @@
 /**
- * Every host tool tsx-hv uses: how to find it, how to read its version, which commands need it
- * and which package provides it on each distribution family. `tsx-hv doctor` reports from this
- * table; other modules find their programs through `locateTool()` (src/doctor/tools.ts) so the
- * error for a missing tool always says the same thing.
+ * Every host program tsx-hv runs, and the data packages it reads: how to find each, how to read
+ * its version, which commands need it and which package provides it on each distribution family.
+ * It is the one place a module names a program: `run()` (src/util/run.ts) takes a catalog name
+ * and finds the program through this table (alternative names included), and `locateTool()` /
+ * `findTool()` (src/doctor/locate.ts) do the same for programs that are not run through `run()`.
+ * So `tsx-hv doctor`, which reports from this table, checks exactly what the code runs; a unit
+ * test (test/unit/doctor/catalog.test.ts) scans src/ to prove it.
  *
- * Add a tool here when a new module starts using one.
+ * Add a tool here when a module starts using one, and its Debian package to .ci/apt-packages.txt.
  */
 export type PackageFamily = 'debian' | 'fedora' | 'suse' | 'arch';
 
-/** What needs a tool: a tsx-hv command, or a developer script (`npm run ...`). */
-export type Need = 'build' | 'run' | 'test' | 'flash' | 'provision' | 'fleet' | 'npm ci' | 'npm test' | 'npm run bench:vtime';
+/** What needs a tool: a tsx-hv command, or a developer script (`npm ...`). Only commands that exist. */
+export type Need = 'build' | 'run' | 'test' | 'flash' | 'provision' | 'doctor' | 'npm ci' | 'npm test' | 'npm run bench:vtime';
 
 export interface ToolSpec {
-  /** The name users know it by (and the key in doctor's JSON). */
-  name: string;
+  /** The name users know it by (and the key in doctor's JSON); for programs, the name modules run it by. */
+  readonly name: string;
   /** What tsx-hv uses it for, one line. */
-  purpose: string;
-  neededBy: Need[];
+  readonly purpose: string;
+  readonly neededBy: readonly Need[];
   /** Package providing it per family; null = not packaged there (install by hand). */
-  packages: Record<PackageFamily, string | null>;
+  readonly packages: Readonly<Record<PackageFamily, string | null>>;
   /** Executable names to look for in PATH (+ sbin), first found wins. */
-  programs?: string[];
+  readonly programs?: readonly string[];
   /** Files or directories (data packages such as GRUB platform modules, firmware); first existing wins. */
-  paths?: string[];
+  readonly paths?: readonly string[];
   /** Arguments that make the program print its version (stdout or stderr). */
-  versionArgs?: string[];
+  readonly versionArgs?: readonly string[];
   /** First capture group is the version; default: the first dotted number in the output. */
-  versionPattern?: RegExp;
+  readonly versionPattern?: RegExp;
   /** The program must be a statically linked ELF (it is copied into an initramfs). */
-  mustBeStatic?: boolean;
+  readonly mustBeStatic?: boolean;
+  /**
+   * Why tsx-hv works without it (developer-only, or a fallback exists). Doctor reports an optional
+   * tool that is missing but does not fail (exit 0) because of it.
+   */
+  readonly optional?: string;
 }
 
-export const TOOLS: readonly ToolSpec[] = [
+const UTIL_LINUX = { debian: 'util-linux', fedora: 'util-linux', suse: 'util-linux', arch: 'util-linux' } as const;
+const MOUNT = { debian: 'mount', fedora: 'util-linux', suse: 'util-linux', arch: 'util-linux' } as const;
+
+export const TOOLS = [
   {
     name: 'qemu-system-x86_64',
     purpose: 'emulates an AMD SVM machine (TCG) to boot the hypervisor: the qemu-tcg-svm engine',
-    neededBy: ['run', 'test', 'flash'],
+    neededBy: ['run', 'test'],
     packages: { debian: 'qemu-system-x86', fedora: 'qemu-system-x86-core', suse: 'qemu-x86', arch: 'qemu-system-x86' },
     programs: ['qemu-system-x86_64'],
     versionArgs: ['--version'],
@@ -51,7 +62,8 @@ export const TOOLS: readonly ToolSpec[] = [
   {
     name: 'bochs',
     purpose: 'emulates an Intel VT-x machine to test the VMX backend: the bochs-vmx engine',
-    neededBy: ['run', 'test'],
+    neededBy: ['doctor'],
+    optional: 'doctor only reports whether the bochs-vmx engine could run here; no command boots Bochs yet',
     packages: { debian: 'bochs', fedora: 'bochs', suse: 'bochs', arch: null },
     programs: ['bochs'],
     versionArgs: ['--help'],
@@ -60,14 +72,16 @@ export const TOOLS: readonly ToolSpec[] = [
   {
     name: 'bochsbios',
     purpose: 'the BIOS image Bochs boots',
-    neededBy: ['run', 'test'],
+    neededBy: ['doctor'],
+    optional: 'doctor only reports whether the bochs-vmx engine could run here; no command boots Bochs yet',
     packages: { debian: 'bochsbios', fedora: 'bochs-bios', suse: 'bochs', arch: null },
     paths: ['/usr/share/bochs/BIOS-bochs-latest'],
   },
   {
     name: 'vgabios',
     purpose: 'the VGA BIOS image Bochs boots',
-    neededBy: ['run', 'test'],
+    neededBy: ['doctor'],
+    optional: 'doctor only reports whether the bochs-vmx engine could run here; no command boots Bochs yet',
     packages: { debian: 'vgabios', fedora: 'bochs-bios', suse: 'bochs', arch: null },
     paths: ['/usr/share/bochs/VGABIOS-lgpl-latest', '/usr/share/vgabios/vgabios.bin'],
   },
@@ -165,15 +179,16 @@ export const TOOLS: readonly ToolSpec[] = [
   {
     name: 'debootstrap',
     purpose: 'builds the Debian root filesystems provision is tested on',
-    neededBy: ['provision', 'npm test'],
+    neededBy: ['npm test'],
+    optional: 'only the provision e2e tests build roots with it',
     packages: { debian: 'debootstrap', fedora: 'debootstrap', suse: 'debootstrap', arch: 'debootstrap' },
     programs: ['debootstrap'],
     versionArgs: ['--version'],
   },
   {
     name: 'ssh',
-    purpose: 'reaches live hosts (provision ssh://, fleet)',
-    neededBy: ['provision', 'fleet'],
+    purpose: 'reaches live hosts (provision ssh://)',
+    neededBy: ['provision'],
     packages: { debian: 'openssh-client', fedora: 'openssh-clients', suse: 'openssh-clients', arch: 'openssh' },
     programs: ['ssh'],
     versionArgs: ['-V'],
@@ -181,45 +196,217 @@ export const TOOLS: readonly ToolSpec[] = [
   {
     name: 'sshd',
     purpose: 'the SSH server the live-host tests run in a network namespace',
-    neededBy: ['provision', 'npm test'],
+    neededBy: ['npm test'],
+    optional: 'only the live-host e2e tests run an SSH server',
     packages: { debian: 'openssh-server', fedora: 'openssh-server', suse: 'openssh-server', arch: 'openssh' },
     programs: ['sshd'],
     versionArgs: ['-V'],
   },
   {
-    name: 'ansible-playbook',
-    purpose: 'rolls tsx-hv out to many machines',
-    neededBy: ['fleet'],
-    packages: { debian: 'ansible', fedora: 'ansible-core', suse: 'ansible', arch: 'ansible' },
-    programs: ['ansible-playbook'],
-    versionArgs: ['--version'],
-  },
-  {
     name: 'valgrind',
     purpose: 'counts the instructions of the vtime read path (callgrind)',
     neededBy: ['npm run bench:vtime'],
+    optional: 'only the vtime benchmark counts instructions with it',
     packages: { debian: 'valgrind', fedora: 'valgrind', suse: 'valgrind', arch: 'valgrind' },
     programs: ['valgrind'],
     versionArgs: ['--version'],
   },
   {
     name: 'lsblk',
-    purpose: 'lists the block devices `tsx-hv flash` chooses from (util-linux: lsblk, blkid, findmnt, blockdev, umount)',
+    purpose: 'lists the block devices `tsx-hv flash` chooses from',
     neededBy: ['flash'],
-    packages: { debian: 'util-linux', fedora: 'util-linux', suse: 'util-linux', arch: 'util-linux' },
+    packages: UTIL_LINUX,
     programs: ['lsblk'],
     versionArgs: ['--version'],
   },
   {
     name: 'eject',
-    purpose: 'ejects the USB stick after `tsx-hv flash` (a failure is only a warning)',
+    purpose: 'ejects the USB stick after `tsx-hv flash`',
     neededBy: ['flash'],
+    optional: 'a flash that cannot eject only warns: the stick is written and verified',
     packages: { debian: 'eject', fedora: 'util-linux', suse: 'util-linux', arch: 'util-linux' },
     programs: ['eject'],
     versionArgs: ['--version'],
   },
-];
+  {
+    name: 'blkid',
+    purpose: 'reads the filesystem signatures of disks (flash) and partitions (provision image:)',
+    neededBy: ['flash', 'provision'],
+    packages: UTIL_LINUX,
+    programs: ['blkid'],
+    versionArgs: ['-V'],
+  },
+  {
+    name: 'blockdev',
+    purpose: 'reads the size of a block device given as the image to flash',
+    neededBy: ['flash'],
+    packages: UTIL_LINUX,
+    programs: ['blockdev'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'findmnt',
+    purpose: 'tells which device holds the image file, so flash never overwrites its own source',
+    neededBy: ['flash'],
+    packages: UTIL_LINUX,
+    programs: ['findmnt'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'umount',
+    purpose: 'unmounts automounted filesystems before a flash, and image partitions after provision',
+    neededBy: ['flash', 'provision'],
+    packages: MOUNT,
+    programs: ['umount'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'mount',
+    purpose: 'mounts the partitions of a disk image for provision image:',
+    neededBy: ['provision'],
+    packages: MOUNT,
+    programs: ['mount'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'mountpoint',
+    purpose: 'checks whether the FUSE export of a qcow2 image is still mounted before unmounting it',
+    neededBy: ['provision'],
+    packages: UTIL_LINUX,
+    programs: ['mountpoint'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'losetup',
+    purpose: 'attaches disk images to loop devices (provision image:) and finds images already attached',
+    neededBy: ['provision'],
+    packages: MOUNT,
+    programs: ['losetup'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'partx',
+    purpose: 'makes the kernel read the partition table of a loop device',
+    neededBy: ['provision'],
+    packages: UTIL_LINUX,
+    programs: ['partx'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'fuser',
+    purpose: 'refuses to provision a disk image another process has open',
+    neededBy: ['provision'],
+    packages: { debian: 'psmisc', fedora: 'psmisc', suse: 'psmisc', arch: 'psmisc' },
+    programs: ['fuser'],
+    versionArgs: ['-V'],
+  },
+  {
+    name: 'qemu-img',
+    purpose: 'tells raw from qcow2 images and refuses images QEMU has locked (provision image:)',
+    neededBy: ['provision'],
+    packages: { debian: 'qemu-utils', fedora: 'qemu-img', suse: 'qemu-tools', arch: 'qemu-img' },
+    programs: ['qemu-img'],
+    versionArgs: ['--version'],
+    versionPattern: /qemu-img version (\S+)/,
+  },
+  {
+    name: 'qemu-storage-daemon',
+    purpose: 'exports a qcow2 image as a raw file over FUSE so it can be loop-mounted (provision image:)',
+    neededBy: ['provision'],
+    packages: { debian: 'qemu-system-common', fedora: 'qemu-storage-daemon', suse: 'qemu-tools', arch: 'qemu-common' },
+    programs: ['qemu-storage-daemon'],
+    versionArgs: ['--version'],
+    versionPattern: /qemu-storage-daemon version (\S+)/,
+  },
+  {
+    name: 'chroot',
+    purpose: 'runs programs inside a dir: or image: target (provision)',
+    neededBy: ['provision'],
+    packages: { debian: 'coreutils', fedora: 'coreutils', suse: 'coreutils', arch: 'coreutils' },
+    programs: ['chroot'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'systemctl',
+    purpose: 'enables and disables units of an offline target (`systemctl --root`, provision)',
+    neededBy: ['provision'],
+    packages: { debian: 'systemd', fedora: 'systemd', suse: 'systemd', arch: 'systemd' },
+    programs: ['systemctl'],
+    versionArgs: ['--version'],
+    versionPattern: /systemd (\d+)/,
+  },
+  {
+    name: 'diff',
+    purpose: 'shows what provision changes (and, with --dry-run, would change) in each file',
+    neededBy: ['provision'],
+    packages: { debian: 'diffutils', fedora: 'diffutils', suse: 'diffutils', arch: 'diffutils' },
+    programs: ['diff'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'setpriv',
+    purpose: 'starts QEMU with a parent-death signal, so no emulator outlives a killed tsx-hv',
+    neededBy: ['run', 'test'],
+    packages: UTIL_LINUX,
+    programs: ['setpriv'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'apt-cache',
+    purpose: 'finds the version of Debian\'s linux-image-amd64 kernel the guest uses',
+    neededBy: ['build'],
+    packages: { debian: 'apt', fedora: null, suse: null, arch: null },
+    programs: ['apt-cache'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'apt-get',
+    purpose: 'downloads the guest kernel package (build) and installs missing tools (doctor --install)',
+    neededBy: ['build', 'doctor'],
+    packages: { debian: 'apt', fedora: null, suse: null, arch: null },
+    programs: ['apt-get'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'dpkg-deb',
+    purpose: 'unpacks the downloaded guest kernel package',
+    neededBy: ['build'],
+    packages: { debian: 'dpkg', fedora: null, suse: null, arch: null },
+    programs: ['dpkg-deb'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'dpkg-query',
+    purpose: 'reads the versions of data packages (GRUB modules, firmware) on Debian',
+    neededBy: ['doctor'],
+    optional: 'without it doctor shows no version for data packages',
+    packages: { debian: 'dpkg', fedora: null, suse: null, arch: null },
+    programs: ['dpkg-query'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'dmesg',
+    purpose: 'reads the kernel\'s TSC calibration from the kernel log (doctor)',
+    neededBy: ['doctor'],
+    optional: 'without it doctor takes the TSC frequency from CPUID or /proc/cpuinfo',
+    packages: UTIL_LINUX,
+    programs: ['dmesg'],
+    versionArgs: ['--version'],
+  },
+  {
+    name: 'sudo',
+    purpose: 'runs apt-get as root for `doctor --install` when tsx-hv is not root',
+    neededBy: ['doctor'],
+    optional: 'only needed to install packages without being root',
+    packages: { debian: 'sudo', fedora: 'sudo', suse: 'sudo', arch: 'sudo' },
+    programs: ['sudo'],
+    versionArgs: ['--version'],
+  },
+] as const satisfies readonly ToolSpec[];
+
+/** The catalog names of programs (not data packages): what `run()` and `locateTool()` accept. */
+export type ProgramTool = Extract<(typeof TOOLS)[number], { programs: readonly string[] }>['name'];
 
 export function toolSpec(name: string): ToolSpec | undefined {
-  return TOOLS.find((t) => t.name === name);
+  return (TOOLS as readonly ToolSpec[]).find((t) => t.name === name);
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { cpuProbe, type CpuProbe } from '../native.js';
 import { run } from '../util/run.js';
-import { findExecutable } from '../util/which.js';
+import { findTool } from './locate.js';
 
 /** What doctor reports about the host CPU. */
 export interface CpuReport {
@@ -137,7 +137,7 @@ export async function probeCpu(root = '/'): Promise<CpuReport> {
 }
 
 async function kernelLog(): Promise<string> {
-  const dmesg = await findExecutable('dmesg');
+  const dmesg = await findTool('dmesg');
   if (dmesg === null) return '';
   const r = await run(dmesg, [], { allowFailure: true, timeout: 10_000 });
   return r.exitCode === 0 ? r.stdout : '';

@@ -1,4 +1,4 @@
-import { run } from '../util/run.js';
+import { run, type ProgramPath } from '../util/run.js';
 import type { CpuReport } from './cpu.js';
 import type { ToolStatus } from './tools.js';
 
@@ -20,7 +20,7 @@ export interface EngineReport {
 export const BOCHS_VMX_MODELS = ['corei7_skylake_x', 'corei3_cnl', 'corei7_icelake_u', 'tigerlake'] as const;
 
 /** The CPU models this Bochs build knows (`bochs --help cpu`). */
-export async function bochsCpuModels(bochsPath: string): Promise<string[]> {
+export async function bochsCpuModels(bochsPath: ProgramPath): Promise<string[]> {
   const r = await run(bochsPath, ['--help', 'cpu'], { allowFailure: true, timeout: 10_000 });
   const text = `${r.stdout}\n${r.stderr}`;
   const start = text.indexOf('Supported CPU models:');

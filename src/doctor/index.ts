@@ -3,6 +3,7 @@ import { hostDistribution, type HostDistribution } from './distro.js';
 import { bochsCpuModels, judgeEngines, type EngineReport } from './engines.js';
 import { formatInstallCommand, installPackages, planInstall, type InstallPlan } from './install.js';
 import { probeKvm, type KvmReport } from './kvm.js';
+import { findTool } from './locate.js';
 import { probeTools, type ProbeOptions, type ToolStatus } from './tools.js';
 
 /** Everything `tsx-hv doctor` knows about this machine; `--json` prints exactly this. */
@@ -12,8 +13,10 @@ export interface DoctorReport {
   kvm: KvmReport;
   engines: EngineReport[];
   distribution: HostDistribution;
-  /** Names of the tools that were not found. */
+  /** Names of the required tools that were not found: doctor exits 77 while there are any. */
   missing: string[];
+  /** Names of the optional tools (ToolSpec.optional) that were not found: reported, not a failure. */
+  optionalMissing: string[];
   /** How to install the missing tools here: the packages and the command line (null: nothing to do). */
   install: Pick<InstallPlan, 'manager' | 'packages' | 'unpackaged'> & { command: string | null };
 }
@@ -28,9 +31,11 @@ export async function doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
   const distribution = opts.distribution ?? (await hostDistribution());
   const [tools, cpu] = await Promise.all([probeTools({ ...opts, family: distribution.family }), probeCpu()]);
   const kvm = await probeKvm(cpu);
-  const bochs = tools.find((t) => t.name === 'bochs');
-  const models = bochs?.found && bochs.path ? await bochsCpuModels(bochs.path) : [];
-  const missing = tools.filter((t) => !t.found).map((t) => t.name);
+  const bochs = await findTool('bochs', { searchPath: opts.searchPath });
+  const models = bochs ? await bochsCpuModels(bochs) : [];
+  const missing = tools.filter((t) => !t.found && !t.optional).map((t) => t.name);
+  const optionalMissing = tools.filter((t) => !t.found && t.optional).map((t) => t.name);
+  // Only required tools: `--install` must not pull in a benchmark tool or sudo on its own.
   const plan = planInstall(missing, distribution);
   const asRoot = process.getuid?.() === 0;
   return {
@@ -40,6 +45,7 @@ export async function doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
     engines: judgeEngines(tools, cpu, models),
     distribution,
     missing,
+    optionalMissing,
     install: {
       manager: plan.manager,
       packages: plan.packages,
@@ -81,8 +87,9 @@ export async function installMissing(report: DoctorReport, opts: DoctorOptions &
 }
 
 export { planInstall, installPackages, formatInstallCommand, type InstallPlan, type PackageManager } from './install.js';
-export { locateTool, probeTool, probeTools, parseVersion, type ToolStatus, type ProbeOptions } from './tools.js';
-export { TOOLS, toolSpec, type ToolSpec, type Need, type PackageFamily } from './catalog.js';
+export { probeTool, probeTools, parseVersion, type ToolStatus, type ProbeOptions } from './tools.js';
+export { findTool, locateTool, type LocateOptions } from './locate.js';
+export { TOOLS, toolSpec, type ToolSpec, type Need, type PackageFamily, type ProgramTool } from './catalog.js';
 export { parseCpuinfo, parseKernelLog, probeCpu, type CpuReport } from './cpu.js';
 export { judgeKvm, probeKvm, type KvmFacts, type KvmReport } from './kvm.js';
 export { judgeEngines, bochsCpuModels, BOCHS_VMX_MODELS, type EngineName, type EngineReport } from './engines.js';

@@ -1,8 +1,8 @@
 import { TsxHvError } from '../errors.js';
 import { run } from '../util/run.js';
-import { findExecutable } from '../util/which.js';
 import { TOOLS, type PackageFamily } from './catalog.js';
 import type { HostDistribution } from './distro.js';
+import { findTool } from './locate.js';
 
 export type PackageManager = 'apt-get' | 'dnf' | 'zypper' | 'pacman';
 
@@ -81,15 +81,15 @@ export async function installPackages(plan: InstallPlan, opts: { uid?: number } 
       hint: `run: ${formatInstallCommand(plan, asRoot)}`,
     });
   }
-  const sudo = asRoot ? null : await findExecutable('sudo');
+  const sudo = asRoot ? null : await findTool('sudo');
   if (!asRoot && sudo === null) {
     throw new TsxHvError('NOT_ROOT', 'installing packages needs root, and sudo is not installed', {
       hint: `run as root: ${formatInstallCommand(plan, true)}`,
     });
   }
   for (const argv of plan.commands) {
-    const [program, ...args] = sudo ? [sudo, 'env', 'DEBIAN_FRONTEND=noninteractive', ...argv] : argv;
-    await run(program!, args, {
+    // argv is an apt-get command line (manager 'apt-get'); under sudo, env passes the variable on.
+    await run(sudo ?? 'apt-get', sudo ? ['env', 'DEBIAN_FRONTEND=noninteractive', ...argv] : argv.slice(1), {
       env: { DEBIAN_FRONTEND: 'noninteractive' },
       stdin: sudo ? 'inherit' : 'ignore',
       stdout: ['pipe', 2],

@@ -1,16 +1,17 @@
 import { access } from 'node:fs/promises';
-import { MissingToolError } from '../errors.js';
 import { elfLinkage } from '../util/elf.js';
-import { run } from '../util/run.js';
-import { findExecutable } from '../util/which.js';
-import { TOOLS, toolSpec, type Need, type PackageFamily, type ToolSpec } from './catalog.js';
+import { run, type ProgramPath } from '../util/run.js';
+import { TOOLS, type Need, type PackageFamily, type ToolSpec } from './catalog.js';
+import { findFirstProgram, findTool } from './locate.js';
 
 export interface ToolStatus {
   name: string;
   found: boolean;
   version: string | null;
   path: string | null;
-  neededBy: Need[];
+  neededBy: readonly Need[];
+  /** Why tsx-hv works without it (see ToolSpec.optional); absent for required tools. */
+  optional?: string;
   /** The package that provides it on this host's distribution family (Debian's when unknown). */
   package: string | null;
   purpose: string;
@@ -38,21 +39,23 @@ export async function probeTool(spec: ToolSpec, opts: ProbeOptions = {}): Promis
     neededBy: spec.neededBy,
     package: spec.packages[family] ?? null,
     purpose: spec.purpose,
+    ...(spec.optional ? { optional: spec.optional } : {}),
   };
-  status.path = spec.programs ? await findProgram(spec.programs, opts.searchPath) : await firstExisting(spec.paths ?? []);
+  const program = spec.programs ? await findFirstProgram(spec.programs, opts.searchPath) : null;
+  status.path = spec.programs ? program : await firstExisting(spec.paths ?? []);
   if (status.path === null) return status;
   status.found = true;
   if (spec.mustBeStatic && (await elfLinkage(status.path)) !== 'static') {
     status.found = false;
     status.problem = `${status.path} is not a statically linked program; install ${status.package ?? spec.name}`;
   }
-  if (spec.programs && spec.versionArgs) status.version = await programVersion(status.path, spec, opts.timeoutS ?? 10);
+  if (program && spec.versionArgs) status.version = await programVersion(program, spec, opts.timeoutS ?? 10);
   if (status.version === null && status.package && opts.family === 'debian') status.version = await debianPackageVersion(status.package, opts.searchPath);
   return status;
 }
 
 /** Probe every tool of the catalog (in catalog order), two at a time: the machine has 2 cores. */
-export async function probeTools(opts: ProbeOptions = {}, specs: readonly ToolSpec[] = TOOLS): Promise<ToolStatus[]> {
+export async function probeTools(opts: ProbeOptions = {}, specs: readonly ToolSpec[] = TOOLS as readonly ToolSpec[]): Promise<ToolStatus[]> {
   const results: ToolStatus[] = new Array(specs.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -65,28 +68,13 @@ export async function probeTools(opts: ProbeOptions = {}, specs: readonly ToolSp
   return results;
 }
 
-/**
- * The path of a program from the catalog, or a MissingToolError (exit 77) that names the package
- * to install. Modules that run catalog tools call this first.
- */
-export async function locateTool(name: string, opts: ProbeOptions = {}): Promise<string> {
-  const spec = toolSpec(name);
-  if (!spec?.programs) throw new TypeError(`locateTool: "${name}" is not a program in the doctor catalog (src/doctor/catalog.ts)`);
-  const path = await findProgram(spec.programs, opts.searchPath);
-  if (path === null) {
-    const pkg = spec.packages[opts.family ?? 'debian'];
-    throw new MissingToolError(name, `install ${pkg ? `the package ${pkg}` : name} (\`tsx-hv doctor --install\` does it on Debian/Ubuntu)`);
-  }
-  return path;
-}
-
 /** The first dotted version number in `output`, or the spec's own pattern's first group. */
 export function parseVersion(output: string, pattern?: RegExp): string | null {
   const m = (pattern ?? /(\d+(?:\.\d+)+[\w.+~-]*)/).exec(output);
   return m?.[1] ?? null;
 }
 
-async function programVersion(path: string, spec: ToolSpec, timeoutS: number): Promise<string | null> {
+async function programVersion(path: ProgramPath, spec: ToolSpec, timeoutS: number): Promise<string | null> {
   try {
     const r = await run(path, spec.versionArgs!, { allowFailure: true, timeout: timeoutS * 1000 });
     return parseVersion(`${r.stdout}\n${r.stderr}`, spec.versionPattern);
@@ -96,18 +84,10 @@ async function programVersion(path: string, spec: ToolSpec, timeoutS: number): P
 }
 
 async function debianPackageVersion(pkg: string, searchPath?: string): Promise<string | null> {
-  const dpkgQuery = await findExecutable('dpkg-query', { searchPath });
+  const dpkgQuery = await findTool('dpkg-query', { searchPath });
   if (dpkgQuery === null) return null;
   const r = await run(dpkgQuery, ['-W', '-f', '${Version}', pkg], { allowFailure: true });
   return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : null;
-}
-
-async function findProgram(programs: readonly string[], searchPath?: string): Promise<string | null> {
-  for (const program of programs) {
-    const path = await findExecutable(program, { searchPath });
-    if (path !== null) return path;
-  }
-  return null;
 }
 
 async function firstExisting(paths: readonly string[]): Promise<string | null> {

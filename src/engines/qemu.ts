@@ -7,12 +7,13 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import { execa, type ResultPromise } from 'execa';
-import { MissingToolError, TimeoutError, ToolFailedError, TsxHvError, UsageError } from '../errors.js';
+import { TimeoutError, ToolFailedError, TsxHvError, UsageError } from '../errors.js';
 import { AgentChannel } from './agent-channel.js';
 import { parseReady, type AgentReady } from './agent-protocol.js';
 import { HvPort } from './hv-port.js';
 import { LineSplitter } from './lines.js';
 import type { EngineMachine, MachineConsoleEvents, MachineExit, MachineOptions, MachinePaths, PowerOffMethod } from './machine.js';
+import { locateTool } from '../doctor/locate.js';
 import { OVMF_VARS, QEMU_BINARY, qemuArgs, type QemuPaths } from './qemu-args.js';
 import { QmpClient } from './qmp.js';
 import { track, untrack } from './reaper.js';
@@ -215,6 +216,8 @@ export async function startQemu(opts: MachineOptions & { media: string }): Promi
   if (!(await access(media).then(() => true, () => false))) {
     throw new UsageError(`boot media ${opts.media} does not exist`, 'run `tsx-hv build` first, or pass --media FILE');
   }
+  // Through the catalog, so a missing program is exit 77 naming its package (and doctor checks it).
+  const [setpriv, qemu] = [await locateTool('setpriv'), await locateTool(QEMU_BINARY)];
   const workdir = await mkdtemp(join(tmpdir(), 'tsx-hv-qemu-'));
   const qp: QemuPaths = {
     console: join(workdir, 'console.sock'),
@@ -237,7 +240,7 @@ export async function startQemu(opts: MachineOptions & { media: string }): Promi
   const paths: MachinePaths = { workdir, console: qp.console, consoleLog: qp.consoleLog, hv: qp.hv, hvLog: qp.hvLog, qmp: qp.qmp, engineLog: join(workdir, 'qemu.stderr') };
   const startedAt = performance.now();
   // setpriv --pdeathsig: the kernel kills QEMU if this process dies without cleaning up.
-  const child = execa('setpriv', ['--pdeathsig', 'KILL', '--', QEMU_BINARY, ...args], { stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', reject: false, buffer: false });
+  const child = execa(setpriv, ['--pdeathsig', 'KILL', '--', qemu, ...args], { stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', reject: false, buffer: false });
   track(child);
   const engineLog = createWriteStream(paths.engineLog);
   child.stderr?.pipe(engineLog);
@@ -255,9 +258,8 @@ export async function startQemu(opts: MachineOptions & { media: string }): Promi
     return machine;
   } catch (err) {
     await machine.kill();
-    if ((spawnError as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') throw new MissingToolError('setpriv', 'install util-linux');
+    if (spawnError) throw new ToolFailedError('setpriv', undefined, spawnError.message);
     const stderr = await readFile(paths.engineLog, 'utf8').catch(() => '');
-    if (/No such file|not found/.test(stderr) && stderr.includes(QEMU_BINARY)) throw new MissingToolError(QEMU_BINARY, 'install qemu-system-x86');
     if (stderr.trim()) throw new ToolFailedError(QEMU_BINARY, undefined, stderr);
     throw err;
   }

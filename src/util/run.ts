@@ -1,5 +1,7 @@
 import { execa, type Options } from 'execa';
-import { MissingToolError, TimeoutError, ToolFailedError } from '../errors.js';
+import type { ProgramTool } from '../doctor/catalog.js';
+import { locateTool } from '../doctor/locate.js';
+import { InterruptedError, MissingToolError, TimeoutError, ToolFailedError, TsxHvError } from '../errors.js';
 
 export interface RunResult {
   stdout: string;
@@ -7,29 +9,62 @@ export interface RunResult {
   exitCode: number;
 }
 
-export type RunOptions = Options & {
+/** A program already found on disk (by locateTool, a doctor probe, or Node's own executable). */
+export type ProgramPath = `/${string}`;
+
+/** This Node.js executable, for the package's own scripts (scripts/build-addon.mjs). */
+export const NODE: ProgramPath = process.execPath as ProgramPath;
+
+export type RunOptions = Omit<Options, 'cancelSignal'> & {
   /** Return the result of a non-zero exit instead of throwing ToolFailedError. */
   allowFailure?: boolean;
   /** Added to the ToolFailedError / MissingToolError a failure throws: what the user should do. */
   hint?: string;
+  /**
+   * Stops the program (SIGTERM) when aborted, e.g. by Ctrl-C; run() then throws the signal's
+   * reason when it is a TsxHvError (the InterruptedError naming SIGINT or SIGTERM), else an
+   * InterruptedError (exit 130). An already aborted signal starts nothing.
+   */
+  signal?: AbortSignal;
 };
 
 /**
  * Run an external program with an argument array (never a shell string). The only way tsx-hv
  * starts other programs (STYLE.md).
  *
- * - not installed (ENOENT): MissingToolError (exit 77)
+ * - `program` is a name from the doctor catalog (src/doctor/catalog.ts), found through it in
+ *   PATH and the sbin directories (alternative names included), or an absolute path found earlier
+ *   (a doctor probe, Node's own executable); errors name the program as given
+ * - not installed: MissingToolError (exit 77) naming the package to install
  * - killed by the `timeout` option: TimeoutError (exit 124)
+ * - aborted through `signal`: the signal's reason (InterruptedError, exit 130)
  * - non-zero exit or killed by a signal: ToolFailedError naming the program, its exit code or
  *   signal and the last lines of its stderr, unless `allowFailure` is set
  */
-export async function run(program: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const { allowFailure, hint, ...execaOpts } = opts;
+export async function run(program: ProgramTool | ProgramPath, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  if (opts.signal?.aborted) throw interruption(program, opts.signal);
+  const path = program.startsWith('/') ? program : await locateTool(program as ProgramTool, { hint: opts.hint });
+  return execute(program, path, args, opts);
+}
+
+/**
+ * run() for programs outside the catalog, looked up in PATH only: what tests use for their
+ * fixtures (mkfs, ip, tar). tsx-hv's own modules never call it (a unit test checks src/), so that
+ * `tsx-hv doctor` knows every program they run.
+ */
+export async function runProgram(program: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  if (opts.signal?.aborted) throw interruption(program, opts.signal);
+  return execute(program, program, args, opts);
+}
+
+async function execute(program: string, path: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+  const { allowFailure, hint, signal, ...execaOpts } = opts;
   // No stdin unless the caller gives one (`input`, `inputFile`, `stdin`, `stdio`): a program that
   // would wait for a terminal gets end-of-file instead of hanging a command or a test.
   const given = [execaOpts.input, execaOpts.inputFile, execaOpts.stdin, execaOpts.stdio].some((o) => o !== undefined);
   const stdin = given ? {} : { stdin: 'ignore' as const };
-  const r = await execa(program, args, { reject: false, ...stdin, ...execaOpts });
+  const r = await execa(path, args, { reject: false, ...stdin, ...execaOpts, ...(signal ? { cancelSignal: signal } : {}) });
+  if (r.isCanceled) throw interruption(program, signal!);
   if (r.code === 'ENOENT') throw new MissingToolError(program, hint);
   if (r.timedOut) throw new TimeoutError(`${program} did not finish within ${String(execaOpts.timeout)} ms and was stopped`, hint);
   const result = { stdout: text(r.stdout), stderr: text(r.stderr), exitCode: r.exitCode ?? -1 };
@@ -38,6 +73,11 @@ export async function run(program: string, args: readonly string[], opts: RunOpt
     throw new ToolFailedError(program, r.exitCode, detail, { signal: r.signal, hint });
   }
   return result;
+}
+
+/** The abort's reason when it is one of ours (an InterruptedError naming the signal), else a generic one. */
+function interruption(program: string, signal: AbortSignal): TsxHvError {
+  return signal.reason instanceof TsxHvError ? signal.reason : new InterruptedError(`${program} was stopped: interrupted`);
 }
 
 function text(value: unknown): string {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { main } from '../../../src/cli/main.js';
 import { provision, revertProvision } from '../../../src/provision/provision.js';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 import { REPO, freshRoot, isEnabled, treeHash } from './fixtures.js';
 
 function sink(): { stream: Writable; text: () => string } {

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 import { withBuildLock } from '../../../src/builder/lock.js';
 
 export const REPO = resolve(import.meta.dirname, '../../..');

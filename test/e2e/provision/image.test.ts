@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { provision, revertProvision } from '../../../src/provision/provision.js';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 import { ensureRoots, isEnabled, rawImageWithRoot, treeHash, withImageRoot } from './fixtures.js';
 
 t.before(ensureRoots);

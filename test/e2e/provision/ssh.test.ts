@@ -10,7 +10,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { provision, revertProvision } from '../../../src/provision/provision.js';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 import { REPO, freshRoot, isEnabled, treeHash } from './fixtures.js';
 
 const NS = `tsxprov${process.pid}`;

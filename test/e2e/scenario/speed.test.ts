@@ -4,7 +4,7 @@
 // The measured figures are printed as TAP comments.
 import t from 'tap';
 import { join } from 'node:path';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 import { packageRoot } from '../../../src/builder/layout.js';
 import type { JsonDocument } from '../../../src/scenario/reporters/json.js';
 import { standardMedia } from '../hv/fixtures.js';

@@ -2,7 +2,7 @@
 // and a message pointing at its line, through the real CLI process (no machine boots).
 import t from 'tap';
 import { join } from 'node:path';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 import { packageRoot } from '../../../src/builder/layout.js';
 
 const cli = (...args: string[]) => run(process.execPath, [join(packageRoot(), 'bin', 'tsx-hv.js'), ...args], { allowFailure: true });

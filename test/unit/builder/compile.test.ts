@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileAddon, compileAgent, compileHvCore } from '../../../src/builder/compile.js';
 import { packageRoot } from '../../../src/builder/layout.js';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 
 t.test('a checkout without hv-core/CMakeLists.txt gets a clear error', async (t) => {
   const empty = await mkdtemp(join(tmpdir(), 'compile-test-'));

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeNewc } from '../../../src/builder/cpio.js';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 
 t.test('GNU cpio reads the archive back: files, modes, directories, symlinks, device nodes', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'cpio-test-'));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BASELINE_SKU, renderGrubConfig } from '../../../src/builder/grub.js';
 import { packageRoot } from '../../../src/builder/layout.js';
 import { UsageError } from '../../../src/errors.js';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 
 const values = { hvArgs: 'serial=0x2f8 grace=5', guestCmdline: 'console=ttyS0,115200 tsc=reliable', timeout: 1 };
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { initramfsEntries, initramfsImage, readBusybox } from '../../../src/builder/initramfs.js';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 
 t.test('a gzip newc archive with /init, busybox, the agent and /dev/console', async (t) => {
   const busybox = await readBusybox();

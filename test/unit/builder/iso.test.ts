@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MEDIA_PATHS, makeIso } from '../../../src/builder/iso.js';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 
 t.test('grub-mkrescue makes a hybrid BIOS+UEFI ISO with the contract layout', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'iso-test-'));

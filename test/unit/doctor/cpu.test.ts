@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { combineCpuFacts, parseCpuinfo, parseKernelLog, probeCpu } from '../../../src/doctor/cpu.js';
 import { cpuProbe, nativeAvailable } from '../../../src/native.js';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 
 const cpuinfo = await readFile('/proc/cpuinfo', 'utf8');
 const flags = new Set((/^flags\s*:(.*)$/m.exec(cpuinfo)?.[1] ?? '').trim().split(/\s+/));

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { BOCHS_VMX_MODELS, bochsCpuModels, judgeEngines } from '../../../src/doctor/engines.js';
 import { probeTools, type ToolStatus } from '../../../src/doctor/tools.js';
+import type { ProgramPath } from '../../../src/util/run.js';
 import { findExecutable } from '../../../src/util/which.js';
 
 const tools = await probeTools({ family: 'debian' });
@@ -8,18 +9,18 @@ const without = (...names: string[]): ToolStatus[] => tools.map((x) => (names.in
 const virtualCpu = { vmx: false, svm: false, hypervisor: true };
 
 t.test("lists the CPU models of this machine's Bochs, VT-x ones included", async (t) => {
-  const models = await bochsCpuModels((await findExecutable('bochs'))!);
+  const models = await bochsCpuModels((await findExecutable('bochs')) as ProgramPath);
   t.ok(models.includes('bx_generic'), 'bx_generic');
   t.ok(models.length > 10, `${models.length} models`);
   for (const m of BOCHS_VMX_MODELS) t.ok(models.includes(m), m);
 });
 
 t.test('a program that lists no models gives none', async (t) => {
-  t.same(await bochsCpuModels('true'), []);
+  t.same(await bochsCpuModels((await findExecutable('true')) as ProgramPath), []);
 });
 
 t.test('this machine: QEMU TCG and Bochs usable, hardware not (no vmx/svm)', async (t) => {
-  const models = await bochsCpuModels((await findExecutable('bochs'))!);
+  const models = await bochsCpuModels((await findExecutable('bochs')) as ProgramPath);
   const engines = judgeEngines(tools, virtualCpu, models);
   t.same(engines.map((e) => [e.name, e.usable]), [['qemu-tcg-svm', true], ['bochs-vmx', true], ['hardware', false]]);
   t.match(engines[2]!.reason, /itself a virtual machine/);

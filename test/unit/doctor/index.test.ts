@@ -9,7 +9,8 @@ t.test('one report: every tool with found, version, path, neededBy and package',
   for (const tool of report.tools) {
     t.same(Object.keys(tool).slice(0, 6), ['name', 'found', 'version', 'path', 'neededBy', 'package'], tool.name);
   }
-  t.same(report.missing, report.tools.filter((x) => !x.found).map((x) => x.name));
+  t.same(report.missing, report.tools.filter((x) => !x.found && !x.optional).map((x) => x.name), 'missing: required tools only');
+  t.same(report.optionalMissing, report.tools.filter((x) => !x.found && x.optional).map((x) => x.name));
   t.same(report.engines.map((e) => e.name), ['qemu-tcg-svm', 'bochs-vmx', 'hardware']);
   t.equal(report.distribution.family, 'debian');
   t.type(report.cpu.vendor, 'string');
@@ -24,6 +25,23 @@ t.test('nothing missing on this machine: no install command', async (t) => {
   t.same(report.missing, []);
   t.equal(report.install.command, null);
   t.same(await installMissing(report), { report, installed: [], instructions: null });
+});
+
+t.test('a missing optional tool is reported apart and installs nothing', async (t) => {
+  const dir = t.testdir();
+  const { symlink } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { findTool } = await import('../../../src/doctor/locate.js');
+  for (const spec of TOOLS) {
+    if (!('programs' in spec) || ('optional' in spec && spec.optional)) continue;
+    const path = await findTool(spec.name);
+    if (path) await symlink(path, join(dir, path.split('/').pop()!));
+  }
+  const r = await doctor({ searchPath: dir });
+  t.same(r.missing, [], 'every required program is in the searched PATH');
+  t.ok(r.optionalMissing.includes('valgrind'), 'valgrind is missing, and optional');
+  t.equal(r.install.command, null, 'nothing to install for optional tools');
+  t.match(r.tools.find((x) => x.name === 'valgrind'), { found: false, optional: /benchmark/ });
 });
 
 t.test('tools outside the searched PATH are missing, with the command that installs them', async (t) => {

@@ -3,7 +3,7 @@ import { TOOLS } from '../../../src/doctor/catalog.js';
 import type { HostDistribution } from '../../../src/doctor/distro.js';
 import { formatInstallCommand, installCommands, installPackages, planInstall } from '../../../src/doctor/install.js';
 import { TsxHvError } from '../../../src/errors.js';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 
 const debian: HostDistribution = { id: 'debian', name: 'Debian GNU/Linux 12 (bookworm)', family: 'debian' };
 const fedora: HostDistribution = { id: 'fedora', name: 'Fedora Linux 40', family: 'fedora' };

@@ -1,15 +1,19 @@
 import t from 'tap';
 import { TOOLS, toolSpec, type ToolSpec } from '../../../src/doctor/catalog.js';
-import { locateTool, parseVersion, probeTool, probeTools } from '../../../src/doctor/tools.js';
-import { MissingToolError } from '../../../src/errors.js';
-import { run } from '../../../src/util/run.js';
+import { parseVersion, probeTool, probeTools } from '../../../src/doctor/tools.js';
+import { runProgram as run } from '../../../src/util/run.js';
 
-// CI installs .ci/apt-packages.txt first, so every catalog tool is present where these run.
+// CI installs .ci/apt-packages.txt first, so every catalog tool is present where these run
+// (a development machine may lack an optional one, such as sudo when working as root).
 
 t.test('finds every catalog tool on this machine, with a version', async (t) => {
   const tools = await probeTools({ family: 'debian' });
   t.same(tools.map((x) => x.name), TOOLS.map((x) => x.name), 'catalog order');
   for (const tool of tools) {
+    if (!tool.found && tool.optional) {
+      t.equal(tool.path, null, `${tool.name}: optional, not installed here`);
+      continue;
+    }
     t.ok(tool.found, `${tool.name} found at ${tool.path}`);
     t.ok(tool.version, `${tool.name} version ${tool.version}`);
     t.ok(tool.package, `${tool.name} package`);
@@ -83,25 +87,6 @@ t.test('a package dpkg does not know gives no version', async (t) => {
 t.test('dpkg-query not in PATH means no package version', async (t) => {
   const spec: ToolSpec = { ...toolSpec('grub-pc-bin')! };
   t.equal((await probeTool(spec, { family: 'debian', searchPath: '/nonexistent' })).version, null);
-});
-
-t.test('locateTool returns the path of a catalog program', async (t) => {
-  t.match(await locateTool('xorriso'), /\/xorriso$/);
-  t.match(await locateTool('grub-mkrescue'), /\/grub2?-mkrescue$/);
-});
-
-t.test('locateTool throws MissingToolError naming the package when the program is absent', async (t) => {
-  const err = await locateTool('cpio', { searchPath: '/nonexistent', family: 'fedora' }).catch((e) => e);
-  t.type(err, MissingToolError);
-  t.equal(err.exitCode, 77);
-  t.match(err.hint, /install the package cpio/);
-  const unpackaged = await locateTool('bochs', { searchPath: '/nonexistent', family: 'arch' }).catch((e) => e);
-  t.match(unpackaged.hint, /^install bochs /);
-});
-
-t.test('locateTool refuses names that are not catalog programs', async (t) => {
-  await t.rejects(locateTool('grub-pc-bin'), TypeError);
-  await t.rejects(locateTool('no-such-tool'), TypeError);
 });
 
 t.test('parseVersion takes the first dotted number, or the pattern group', async (t) => {

@@ -7,7 +7,7 @@ import { CLOUD_INIT_DROP_IN, CLOUD_INIT_NTP_OFF, planNtp } from '../../../src/pr
 import { DirTarget } from '../../../src/provision/target-dir.js';
 import { SshTarget } from '../../../src/provision/target-ssh.js';
 import { Transaction } from '../../../src/provision/transaction.js';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 import { startLocalSshd } from './local-sshd.js';
 
 const unit = (alias?: string): string => `[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n${alias ? `Alias=${alias}\n` : ''}`;

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 
 export interface LocalSshd {
   spec: string;

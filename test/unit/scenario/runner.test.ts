@@ -4,7 +4,7 @@ import { defaultTimeoutS, runScenario, runScenarios, withTimeout } from '../../.
 import { builtinScenario } from '../../../src/scenario/builtin.js';
 import type { Reporter } from '../../../src/scenario/result.js';
 import { ChildEngine, missingEngineBoot, simBoot } from './fixtures/child-engine.js';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 import { TimeoutError } from '../../../src/errors.js';
 
 const scenario = (yaml: string) => parseScenario(yaml, 'test.yaml');

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { elfLinkage } from '../../../src/util/elf.js';
-import { run } from '../../../src/util/run.js';
+import { runProgram as run } from '../../../src/util/run.js';
 
 const hello = '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n';
 
