@@ -4,7 +4,10 @@
  * access to the hypervisor's `status` reply.
  */
 import type { Test } from 'tap';
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { prepareMedia } from '../../../src/scenario/boot.js';
 import { startMachine } from '../../../src/engines/start.js';
 import type { EngineMachine } from '../../../src/engines/machine.js';
@@ -120,4 +123,70 @@ export async function guestExec(m: EngineMachine, command: string, timeoutMs = 6
 /** No `# PANIC` line on the hypervisor port. */
 export function panics(m: EngineMachine): string[] {
   return m.hvLog.filter((l) => l.startsWith('# PANIC'));
+}
+
+/**
+ * Builds a static guest program without libc from a C file in this directory (the guest's
+ * initramfs has no libc; see guest_harness.h). Returns the binary.
+ */
+export function buildGuestProgram(source: string): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'tsx-hv-guestprog-'));
+  try {
+    const out = join(dir, 'prog');
+    execFileSync('gcc', ['-static', '-nostdlib', '-Os', '-fno-stack-protector', '-fno-pie', '-no-pie', '-fno-asynchronous-unwind-tables',
+      '-fno-tree-loop-distribute-patterns', '-Wall', '-Wextra', '-Werror', '-Wl,--build-id=none', '-s', '-o', out, join(import.meta.dirname, source)]);
+    return readFileSync(out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Writes a file into the guest through the agent's exec, in base64 chunks (a request line holds
+ * 96 KiB and the command itself travels base64-encoded), and checks its size afterwards.
+ */
+export async function installGuestFile(m: EngineMachine, path: string, data: Buffer, mode = 0o755): Promise<void> {
+  const b64 = data.toString('base64');
+  const CHUNK = 40_000;
+  await guestExec(m, `rm -f ${path}.b64`);
+  for (let i = 0; i < b64.length; i += CHUNK) {
+    const r = await guestExec(m, `echo ${b64.slice(i, i + CHUNK)} >> ${path}.b64`);
+    if (r.exit !== 0) throw new Error(`writing ${path} into the guest failed: ${r.out}`);
+  }
+  const r = await guestExec(m, `base64 -d ${path}.b64 > ${path} && rm ${path}.b64 && chmod ${mode.toString(8)} ${path} && wc -c < ${path}`);
+  if (r.exit !== 0 || Number(r.out.trim()) !== data.length) throw new Error(`installing ${path} in the guest failed: ${r.out}`);
+}
+
+/** The kernel release string of a bzImage (boot protocol: setup header field kernel_version). */
+export function kernelRelease(bzImage: string): string {
+  const image = readFileSync(bzImage);
+  const at = image.readUInt16LE(0x20e) + 0x200;
+  return image.subarray(at, image.indexOf(0, at)).toString().split(' ')[0]!;
+}
+
+/**
+ * The msr driver (msr.ko) for the standard media's kernel: the guest initramfs carries no
+ * modules, and Debian builds CONFIG_X86_MSR as a module. Taken from the matching Debian
+ * package (`apt-get download linux-image-RELEASE`) once and cached under build/cache/modules/.
+ */
+export async function msrModule(): Promise<Buffer> {
+  await standardMedia();
+  const release = kernelRelease('build/guest/vmlinuz');
+  const cached = join('build', 'cache', 'modules', release, 'msr.ko');
+  if (!existsSync(cached)) {
+    const work = mkdtempSync(join(tmpdir(), 'tsx-hv-msr-'));
+    try {
+      execFileSync('apt-get', ['download', `linux-image-${release}`], { cwd: work, stdio: 'pipe' });
+      const deb = readdirSync(work).find((f) => f.endsWith('.deb'));
+      if (!deb) throw new Error(`apt-get download linux-image-${release} produced no .deb`);
+      const path = `./lib/modules/${release}/kernel/arch/x86/kernel/msr.ko`;
+      const tar = execFileSync('dpkg-deb', ['--fsys-tarfile', join(work, deb)], { maxBuffer: 1 << 30 });
+      execFileSync('tar', ['-x', '-C', work, path], { input: tar });
+      mkdirSync(join('build', 'cache', 'modules', release), { recursive: true });
+      copyFileSync(join(work, path), cached);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+  return readFileSync(cached);
 }
