@@ -1,6 +1,7 @@
 import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { throwIfInterrupted } from '../util/abort.js';
 import { guestCmdline, hypervisorArgs } from './cmdline.js';
 import { compileAddon, compileAgent, compileHvCore } from './compile.js';
 import { renderGrubConfig } from './grub.js';
@@ -30,6 +31,12 @@ export interface BuildOptions {
   /** Also copy the finished ISO here, while the build lock is still held (so a concurrent build
    * with other arguments cannot replace it in between). */
   copyIsoTo?: string;
+  /**
+   * Aborted (Ctrl-C, SIGTERM): the running step's program is stopped, no further step starts,
+   * the build lock is released and an InterruptedError (exit 130) is thrown. Finished steps stay
+   * recorded; the interrupted one is rebuilt next time.
+   */
+  signal?: AbortSignal;
 }
 
 export type StepName = 'hv-core' | 'addon' | 'agent' | 'kernel' | 'initrd' | 'media';
@@ -56,7 +63,8 @@ interface StepDef {
   make: () => Promise<string | undefined>;
 }
 
-async function runStep(state: BuildState, def: StepDef, log: (l: string) => void): Promise<StepResult> {
+async function runStep(state: BuildState, def: StepDef, log: (l: string) => void, signal?: AbortSignal): Promise<StepResult> {
+  throwIfInterrupted(signal);
   const t0 = Date.now();
   const inputs = await def.inputs();
   if (await upToDate(state, def.step, inputs, def.outputs)) return { step: def.step, status: 'up-to-date', ms: Date.now() - t0 };
@@ -86,11 +94,12 @@ async function atomicCopy(from: string, to: string): Promise<void> {
  */
 export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   const L: BuildLayout = buildLayout(opts.out === undefined ? undefined : resolve(opts.out));
-  return withBuildLock(L.out, () => buildUnlocked(L, opts));
+  return withBuildLock(L.out, () => buildUnlocked(L, opts), undefined, opts.signal);
 }
 
 async function buildUnlocked(L: BuildLayout, opts: BuildOptions): Promise<BuildResult> {
   const log = opts.log ?? (() => undefined);
+  const signal = opts.signal;
   const kernelFile = opts.kernel === undefined ? undefined : await requireFile('--kernel', opts.kernel);
   const initrdFile = opts.initrd === undefined ? undefined : await requireFile('--initrd', opts.initrd);
   const cmdline = guestCmdline(opts.append);
@@ -113,7 +122,7 @@ async function buildUnlocked(L: BuildLayout, opts: BuildOptions): Promise<BuildR
       inputs: async () => (await new InputHash().text('out', L.agent).tree('agent', join(L.source, 'images', 'agent'))).digest(),
       outputs: [L.agent],
       make: async () => {
-        await compileAgent(L.source, L.agent);
+        await compileAgent(L.source, L.agent, { signal });
         return L.agent;
       },
     },
@@ -121,12 +130,12 @@ async function buildUnlocked(L: BuildLayout, opts: BuildOptions): Promise<BuildR
       step: 'kernel',
       inputs: async () => {
         if (kernelFile) return (await new InputHash().file('kernel', kernelFile)).digest();
-        kernelPackage = await resolveKernelPackage();
+        kernelPackage = await resolveKernelPackage({ signal });
         return new InputHash().text('package', `${kernelPackage.name}=${kernelPackage.version}`).digest();
       },
       outputs: [L.vmlinuz],
       make: async () => {
-        const from = kernelFile ?? (await fetchDebianKernel(L.cache, kernelPackage!));
+        const from = kernelFile ?? (await fetchDebianKernel(L.cache, kernelPackage!, { signal }));
         await atomicCopy(from, L.vmlinuz);
         return kernelFile ?? `${kernelPackage!.name} ${kernelPackage!.version}`;
       },
@@ -162,7 +171,7 @@ async function buildUnlocked(L: BuildLayout, opts: BuildOptions): Promise<BuildR
       inputs: async () => (await new InputHash().text('out', L.hvCoreBuild).tree('hv-core', join(L.source, 'hv-core'), ['tests'])).digest(),
       outputs: [L.hvElf],
       make: async () => {
-        await compileHvCore(L.source, L.hvCoreBuild);
+        await compileHvCore(L.source, L.hvCoreBuild, { signal });
         return L.hvElf;
       },
     },
@@ -176,7 +185,7 @@ async function buildUnlocked(L: BuildLayout, opts: BuildOptions): Promise<BuildR
         return h.digest();
       },
       outputs: [addonOut],
-      make: async () => ((await compileAddon(L.source)) ? addonOut : 'no scripts/build-addon.mjs in this package'),
+      make: async () => ((await compileAddon(L.source, { signal })) ? addonOut : 'no scripts/build-addon.mjs in this package'),
     },
     {
       step: 'media',
@@ -188,13 +197,13 @@ async function buildUnlocked(L: BuildLayout, opts: BuildOptions): Promise<BuildR
       outputs: [L.iso, grubCfg],
       make: async () => {
         await writeFile(grubCfg, grubCfgText);
-        await makeIso({ hvElf: L.hvElf, vmlinuz: L.vmlinuz, initrd: L.initrd, grubCfg: grubCfgText }, L.iso);
+        await makeIso({ hvElf: L.hvElf, vmlinuz: L.vmlinuz, initrd: L.initrd, grubCfg: grubCfgText }, L.iso, { signal });
         return L.iso;
       },
     },
   ];
   try {
-    for (const def of defs) steps.push(await runStep(state, def, log));
+    for (const def of defs) steps.push(await runStep(state, def, log, opts.signal));
   } finally {
     await saveState(L.state, state);
   }

@@ -23,7 +23,7 @@ export const MEDIA_PATHS = {
  * partition image for UEFI (grub-efi-amd64-bin), so it boots from CD, from a disk image and when
  * written to a USB stick.
  */
-export async function makeIso(inputs: MediaInputs, iso: string): Promise<void> {
+export async function makeIso(inputs: MediaInputs, iso: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
   const tree = await mkdtemp(join(tmpdir(), 'tsx-hv-media-'));
   try {
     await mkdir(join(tree, 'boot', 'grub'), { recursive: true });
@@ -33,6 +33,7 @@ export async function makeIso(inputs: MediaInputs, iso: string): Promise<void> {
     await writeFile(join(tree, MEDIA_PATHS.grubCfg), inputs.grubCfg);
     await mkdir(dirname(iso), { recursive: true });
     await run('grub-mkrescue', ['-o', iso + '.part', tree], {
+      signal: opts.signal,
       hint: 'grub-mkrescue needs grub-pc-bin, grub-efi-amd64-bin, xorriso and mtools (`tsx-hv doctor --install`)',
     });
     await rename(iso + '.part', iso);

@@ -27,8 +27,8 @@ export function parseKernelPackage(output: string): KernelPackage {
 }
 
 /** One apt-cache call (each one parses the package lists: seconds on a busy machine). */
-export async function resolveKernelPackage(): Promise<KernelPackage> {
-  const show = await run('apt-cache', ['show', '--no-all-versions', KERNEL_META_PACKAGE]);
+export async function resolveKernelPackage(opts: { signal?: AbortSignal } = {}): Promise<KernelPackage> {
+  const show = await run('apt-cache', ['show', '--no-all-versions', KERNEL_META_PACKAGE], { signal: opts.signal });
   return parseKernelPackage(show.stdout);
 }
 
@@ -48,18 +48,18 @@ async function exists(path: string): Promise<boolean> {
  * Downloads the package with `apt-get download`, unpacks it with `dpkg-deb -x` and keeps only
  * boot/vmlinuz-* in the cache. Returns the cached vmlinuz; a second call costs nothing.
  */
-export async function fetchDebianKernel(cache: string, pkg: KernelPackage): Promise<string> {
+export async function fetchDebianKernel(cache: string, pkg: KernelPackage, opts: { signal?: AbortSignal } = {}): Promise<string> {
   const dir = kernelCacheDir(cache, pkg);
   const cached = join(dir, 'vmlinuz');
   if (await exists(cached)) return cached;
   await mkdir(dir, { recursive: true });
   const work = await mkdtemp(join(tmpdir(), 'tsx-hv-kernel-'));
   try {
-    await run('apt-get', ['download', `${pkg.name}=${pkg.version}`], { cwd: work, hint: 'check network access to the Debian mirror, or pass --kernel FILE' });
+    await run('apt-get', ['download', `${pkg.name}=${pkg.version}`], { cwd: work, signal: opts.signal, hint: 'check network access to the Debian mirror, or pass --kernel FILE' });
     const deb = (await readdir(work)).find((f) => f.endsWith('.deb'));
     if (!deb) throw new TsxHvError('KERNEL_DOWNLOAD', `apt-get download ${pkg.name} produced no .deb file`);
     const tree = join(work, 'tree');
-    await run('dpkg-deb', ['-x', join(work, deb), tree]);
+    await run('dpkg-deb', ['-x', join(work, deb), tree], { signal: opts.signal });
     const image = (await readdir(join(tree, 'boot'))).find((f) => f.startsWith('vmlinuz-'));
     if (!image) throw new TsxHvError('KERNEL_DOWNLOAD', `${deb} contains no boot/vmlinuz-*`);
     await copyFile(join(tree, 'boot', image), cached + '.part');

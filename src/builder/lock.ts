@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { throwIfInterrupted } from '../util/abort.js';
 import { processAlive } from '../util/process.js';
 
 /**
@@ -8,12 +9,15 @@ import { processAlive } from '../util/process.js';
  * running at once (parallel test files, two terminals) would overwrite each other's outputs.
  *
  * The lock is a directory (mkdir is atomic) holding the owner's pid. A lock whose owner is no
- * longer alive is stale and taken over, so a killed build never blocks the next one.
+ * longer alive is stale and taken over, so a killed build never blocks the next one. An aborted
+ * `signal` stops the wait (and `work` gets the same signal from its caller); the lock is released
+ * however `work` ends.
  */
-export async function withBuildLock<T>(out: string, work: () => Promise<T>, pollMs = 200): Promise<T> {
+export async function withBuildLock<T>(out: string, work: () => Promise<T>, pollMs = 200, signal?: AbortSignal): Promise<T> {
   const lock = join(out, '.build.lock');
   await mkdir(out, { recursive: true });
   for (;;) {
+    throwIfInterrupted(signal); // Ctrl-C while another build holds the lock
     try {
       await mkdir(lock);
       await writeFile(join(lock, 'pid'), String(process.pid));

@@ -3,6 +3,7 @@ import { build } from '../builder/build.js';
 import type { Register } from './main.js';
 import type { Output } from './output.js';
 import { table } from '../util/render.js';
+import { interruptOnSignals } from './interrupt.js';
 
 interface BuildFlags {
   kernel?: string;
@@ -24,7 +25,8 @@ export const registerBuild: Register = (program: Command, output: () => Output) 
     .addHelpText('after', '\nExamples:\n  $ tsx-hv build\n  $ tsx-hv build --append "quiet" --hv-args "grace=10"\n  $ tsx-hv build --kernel ./bzImage --json')
     .action(async (flags: BuildFlags) => {
       const out = output();
-      const result = await build({ ...flags, log: (l) => out.debug(l) });
+      const interrupt = interruptOnSignals(process.stderr, 'stopping the running step and releasing the build lock');
+      const result = await build({ ...flags, log: (l) => out.debug(l), signal: interrupt.signal }).finally(interrupt.dispose);
       if (out.json) {
         out.document(result);
         return;

@@ -2,7 +2,10 @@ import { Option } from 'commander';
 import type { Register } from './main.js';
 import type { Output } from './output.js';
 import { provision, revertProvision, type ProvisionReport, type RevertReport } from '../provision/provision.js';
+import { pauseAfterFromEnv } from '../provision/test-hooks.js';
+import { untilAborted } from '../util/abort.js';
 import type { Change } from '../provision/types.js';
+import { interruptOnSignals } from './interrupt.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -73,8 +76,19 @@ Examples:
         return;
       }
       const agent = o.agent || o.agentBinary || o.agentUnit ? { binary: o.agentBinary, unit: o.agentUnit } : false;
-      const r = await provision({ target: spec, append: o.append, agent, dryRun: o.dryRun, ssh, reboot: o.reboot, verify: o.verify });
-      if (out.json) out.document(r);
-      else printReport(out, r);
+      const pauseAfter = pauseAfterFromEnv(process.env);
+      const interrupt = interruptOnSignals(process.stderr, 'rolling back what this run changed');
+      try {
+        const afterOperation = async (applied: number): Promise<void> => {
+          if (applied !== pauseAfter) return;
+          process.stderr.write(`test hook: paused after ${applied} operations; waiting for SIGINT or SIGTERM\n`);
+          await untilAborted(interrupt.signal);
+        };
+        const r = await provision({ target: spec, append: o.append, agent, dryRun: o.dryRun, ssh, reboot: o.reboot, verify: o.verify, signal: interrupt.signal, afterOperation });
+        if (out.json) out.document(r);
+        else printReport(out, r);
+      } finally {
+        interrupt.dispose();
+      }
     });
 };

@@ -42,7 +42,7 @@ function gcd(a: bigint, b: bigint): bigint {
 }
 
 function invalid(shown: string): UsageError {
-  return new UsageError(`speed ${shown} is not a speed: ${SYNTAX_HINT}`, SYNTAX_HINT);
+  return new UsageError(`speed ${shown} is not a speed: ${SYNTAX_HINT}`, 'e.g. 60, 1/10 or 0.5; the rules are in docs/cli.md, "Speeds"');
 }
 
 function outOfRange(shown: string): UsageError {

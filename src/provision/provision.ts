@@ -1,4 +1,5 @@
-import { TsxHvError, UsageError } from '../errors.js';
+import { InterruptedError, TsxHvError, UsageError } from '../errors.js';
+import { interruption } from '../util/abort.js';
 import { planAgent, type AgentSources } from './action-agent.js';
 import { detectBootLoader, planCmdline, type BootLoader } from './action-cmdline.js';
 import { planNtp } from './action-ntp.js';
@@ -34,6 +35,14 @@ export interface ProvisionOptions {
   /** Live targets: read /proc/cmdline and the clocksource (after the reboot, if any). */
   verify?: boolean;
   rebootTimeoutMs?: number;
+  /**
+   * Aborted (Ctrl-C, SIGTERM): provision stops before its next operation (killing a command it is
+   * running), rolls back everything this run changed, closes the target (unmounts an image) and
+   * throws an InterruptedError (exit 130).
+   */
+  signal?: AbortSignal;
+  /** Called after each operation is applied and recorded (tests use it to stop half-way). */
+  afterOperation?: (applied: number) => Promise<void>;
 }
 
 export interface ProvisionReport {
@@ -86,15 +95,17 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionReport
     };
     const operations = plans.flatMap((p) => p.operations);
     const notes = plans.flatMap((p) => p.notes);
+    if (opts.signal?.aborted) throw interrupted(interruption(opts.signal), `nothing on ${target.spec} was changed`);
     if (opts.dryRun) {
       report.changes = [...notes, ...(await describe(target, operations))];
       report.changed = report.changes.some((c) => c.status === 'would-change');
     } else {
-      const tx = await Transaction.begin(target);
+      const tx = await Transaction.begin(target, { signal: opts.signal, afterOperation: opts.afterOperation });
       try {
         await tx.apply(operations);
       } catch (err) {
         await tx.rollback();
+        if (err instanceof InterruptedError) throw interrupted(err, `provisioning ${target.spec} was rolled back: the target is as it was before this run`);
         const message = err instanceof Error ? err.message : String(err);
         throw new TsxHvError('PROVISION_FAILED', `provisioning ${target.spec} failed and was rolled back: ${message}`, { cause: err, hint: 'the target is as it was before this run; fix the cause and run provision again' });
       }
@@ -109,6 +120,10 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionReport
   } finally {
     await target.close();
   }
+}
+
+function interrupted(cause: Error, state: string): InterruptedError {
+  return new InterruptedError(`${cause.message}; ${state}`, 'run provision again to apply it');
 }
 
 /** What a dry run shows: the diff of each file it would write, each command it would run. */

@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import { TsxHvError } from '../errors.js';
 import { run, type RunResult } from '../util/run.js';
 import { resolveInRoot } from './root-path.js';
-import type { Target, TargetKind } from './target.js';
+import type { ExecOptions, Target, TargetKind } from './target.js';
 import type { FileState } from './types.js';
 
 /** The target's own programs, whatever PATH this process has. */
@@ -89,12 +89,12 @@ export class DirTarget implements Target {
     return entries.map((e) => posix.join(dir, e)).sort();
   }
 
-  exec(argv: readonly string[], opts: { allowFailure?: boolean } = {}): Promise<RunResult> {
-    return run('chroot', [this.root, ...argv], { allowFailure: opts.allowFailure, env: { LC_ALL: 'C', PATH: TARGET_PATH } });
+  exec(argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
+    return run('chroot', [this.root, ...argv], { allowFailure: opts.allowFailure, signal: opts.signal, env: { LC_ALL: 'C', PATH: TARGET_PATH } });
   }
 
-  systemctl(args: readonly string[], opts: { allowFailure?: boolean } = {}): Promise<RunResult> {
-    return run('systemctl', [`--root=${this.root}`, ...args], { allowFailure: opts.allowFailure, env: { LC_ALL: 'C' } });
+  systemctl(args: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
+    return run('systemctl', [`--root=${this.root}`, ...args], { allowFailure: opts.allowFailure, signal: opts.signal, env: { LC_ALL: 'C' } });
   }
 
   describeCommand(argv: readonly string[], systemctl: boolean): string {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ToolFailedError, TsxHvError } from '../errors.js';
 import { run, type RunResult } from '../util/run.js';
 import { shellJoin } from './shell-quote.js';
-import type { Target } from './target.js';
+import type { ExecOptions, Target } from './target.js';
 import type { FileState } from './types.js';
 
 export interface SshOptions {
@@ -63,9 +63,9 @@ export class SshTarget implements Target {
     return this.opts.user && this.opts.user !== 'root' ? ['sudo', '-n'] : [];
   }
 
-  private ssh(argv: readonly string[], opts: { allowFailure?: boolean; input?: string } = {}): Promise<RunResult> {
+  private ssh(argv: readonly string[], opts: ExecOptions & { input?: string } = {}): Promise<RunResult> {
     const stdin = opts.input === undefined ? {} : { input: opts.input, stdin: 'pipe' as const };
-    return run('ssh', [...this.sshArgs(), '--', shellJoin([...this.sudo, ...argv])], { allowFailure: opts.allowFailure, env: { LC_ALL: 'C' }, ...stdin });
+    return run('ssh', [...this.sshArgs(), '--', shellJoin([...this.sudo, ...argv])], { allowFailure: opts.allowFailure, signal: opts.signal, env: { LC_ALL: 'C' }, ...stdin });
   }
 
   /** A small sh program with positional parameters. */
@@ -161,7 +161,7 @@ export class SshTarget implements Target {
     return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
-  exec(argv: readonly string[], opts: { allowFailure?: boolean } = {}): Promise<RunResult> {
+  exec(argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
     return this.ssh(argv, opts);
   }
 
@@ -170,9 +170,9 @@ export class SshTarget implements Target {
    * cannot talk to the manager; it then falls back to `systemctl --root=/`, which edits the unit
    * symlinks offline exactly as on an image, and the report says so.
    */
-  async systemctl(args: readonly string[], opts: { allowFailure?: boolean } = {}): Promise<RunResult> {
+  async systemctl(args: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
     if (!this.offlineSystemctl) {
-      const r = await this.ssh(['systemctl', ...args], { allowFailure: true });
+      const r = await this.ssh(['systemctl', ...args], { allowFailure: true, signal: opts.signal });
       if (r.exitCode === 0) return r;
       if (!/not been booted with systemd|Failed to connect to bus|Host is down|System has not been booted/i.test(r.stderr)) {
         if (opts.allowFailure) return r;

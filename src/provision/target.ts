@@ -24,15 +24,21 @@ export interface Target {
   /** State of each dir and everything below it in one go (targets where each state() is a round trip). */
   trees?(dirs: readonly string[]): Promise<Map<string, FileState>>;
   /** Run a program inside the target: chroot for dir/image targets, the remote shell for ssh. */
-  exec(argv: readonly string[], opts?: { allowFailure?: boolean }): Promise<RunResult>;
+  exec(argv: readonly string[], opts?: ExecOptions): Promise<RunResult>;
   /** Run systemctl against the target's unit files (`systemctl --root=DIR` offline). */
-  systemctl(args: readonly string[], opts?: { allowFailure?: boolean }): Promise<RunResult>;
+  systemctl(args: readonly string[], opts?: ExecOptions): Promise<RunResult>;
   /** How exec/systemctl would run `argv`, for dry-run output and the report. */
   describeCommand(argv: readonly string[], systemctl: boolean): string;
   close(): Promise<void>;
 }
 
 export type TargetKind = 'dir' | 'image' | 'ssh';
+
+export interface ExecOptions {
+  allowFailure?: boolean;
+  /** Stops the program when aborted (Ctrl-C): run() throws the InterruptedError. */
+  signal?: AbortSignal;
+}
 
 export type TargetSpec =
   | { kind: 'dir'; path: string }

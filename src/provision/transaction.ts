@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { TsxHvError } from '../errors.js';
+import { throwIfInterrupted } from '../util/abort.js';
 import { unifiedDiff } from './diff.js';
 import { BACKUP_DIR, MANIFEST_PATH, STATE_DIR, blobPath, newManifest, readManifest, restoredState, toStored, type Manifest } from './manifest.js';
 import { sameState, snapshotTrees } from './snapshot.js';
@@ -14,28 +15,39 @@ import type { Change, CommandOperation, FileState, Operation, WriteOperation } f
  * - A failure rolls this run back: every path returns to its state at the start of the run, and
  *   the manifest to what it was.
  */
+export interface TransactionOptions {
+  /** Aborted (Ctrl-C): stop before the next operation, killing a running command; apply() throws the reason. */
+  signal?: AbortSignal;
+  /** Called after each operation is applied and recorded, with the number applied so far. */
+  afterOperation?: (applied: number) => Promise<void>;
+}
+
 export class Transaction {
   readonly changes: Change[] = [];
   private readonly runBefore = new Map<string, FileState>();
   private readonly stoppedThisRun: string[] = [];
   private stateDirReady = false;
+  private applied = 0;
 
   private constructor(
     private readonly target: Target,
     private manifest: Manifest,
     private readonly priorManifest: Buffer | null,
+    private readonly opts: TransactionOptions,
   ) {}
 
-  static async begin(target: Target): Promise<Transaction> {
+  static async begin(target: Target, opts: TransactionOptions = {}): Promise<Transaction> {
     const prior = await target.readFile(MANIFEST_PATH);
     const manifest = (await readManifest(target)) ?? newManifest(target.spec);
-    return new Transaction(target, manifest, prior);
+    return new Transaction(target, manifest, prior, opts);
   }
 
   async apply(operations: readonly Operation[]): Promise<void> {
     for (const op of operations) {
+      throwIfInterrupted(this.opts.signal);
       if (op.op === 'write') await this.write(op);
       else await this.command(op);
+      await this.opts.afterOperation?.(++this.applied);
     }
   }
 
@@ -73,7 +85,15 @@ export class Transaction {
     for (const path of op.touches ?? []) before.set(path, await this.target.state(path));
     for (const [p, s] of await snapshotTrees(this.target, op.touchesTrees ?? [])) before.set(p, s);
     const shown = this.target.describeCommand(op.argv, Boolean(op.systemctl));
-    const result = op.systemctl ? await this.target.systemctl(op.argv, { allowFailure: true }) : await this.target.exec(op.argv, { allowFailure: true });
+    const opts = { allowFailure: true, signal: this.opts.signal };
+    let result;
+    try {
+      result = op.systemctl ? await this.target.systemctl(op.argv, opts) : await this.target.exec(op.argv, opts);
+    } catch (err) {
+      // Stopped half-way (Ctrl-C): what it touched goes back before the rest is rolled back.
+      await this.restore(before);
+      throw err;
+    }
     if (result.exitCode === 0) {
       const differences = await this.recordDifferences(before, op);
       if (op.stopsUnit) await this.noteStopped(op.stopsUnit);

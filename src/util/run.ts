@@ -1,7 +1,8 @@
 import { execa, type Options } from 'execa';
 import type { ProgramTool } from '../doctor/catalog.js';
 import { locateTool } from '../doctor/locate.js';
-import { InterruptedError, MissingToolError, TimeoutError, ToolFailedError, TsxHvError } from '../errors.js';
+import { MissingToolError, TimeoutError, ToolFailedError } from '../errors.js';
+import { interruption, throwIfInterrupted } from './abort.js';
 
 export interface RunResult {
   stdout: string;
@@ -42,7 +43,7 @@ export type RunOptions = Omit<Options, 'cancelSignal'> & {
  *   signal and the last lines of its stderr, unless `allowFailure` is set
  */
 export async function run(program: ProgramTool | ProgramPath, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  if (opts.signal?.aborted) throw interruption(program, opts.signal);
+  throwIfInterrupted(opts.signal);
   const path = program.startsWith('/') ? program : await locateTool(program as ProgramTool, { hint: opts.hint });
   return execute(program, path, args, opts);
 }
@@ -53,7 +54,7 @@ export async function run(program: ProgramTool | ProgramPath, args: readonly str
  * `tsx-hv doctor` knows every program they run.
  */
 export async function runProgram(program: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  if (opts.signal?.aborted) throw interruption(program, opts.signal);
+  throwIfInterrupted(opts.signal);
   return execute(program, program, args, opts);
 }
 
@@ -64,7 +65,7 @@ async function execute(program: string, path: string, args: readonly string[], o
   const given = [execaOpts.input, execaOpts.inputFile, execaOpts.stdin, execaOpts.stdio].some((o) => o !== undefined);
   const stdin = given ? {} : { stdin: 'ignore' as const };
   const r = await execa(path, args, { reject: false, ...stdin, ...execaOpts, ...(signal ? { cancelSignal: signal } : {}) });
-  if (r.isCanceled) throw interruption(program, signal!);
+  if (r.isCanceled) throw interruption(signal!, `${program} was stopped: interrupted`);
   if (r.code === 'ENOENT') throw new MissingToolError(program, hint);
   if (r.timedOut) throw new TimeoutError(`${program} did not finish within ${String(execaOpts.timeout)} ms and was stopped`, hint);
   const result = { stdout: text(r.stdout), stderr: text(r.stderr), exitCode: r.exitCode ?? -1 };
@@ -73,11 +74,6 @@ async function execute(program: string, path: string, args: readonly string[], o
     throw new ToolFailedError(program, r.exitCode, detail, { signal: r.signal, hint });
   }
   return result;
-}
-
-/** The abort's reason when it is one of ours (an InterruptedError naming the signal), else a generic one. */
-function interruption(program: string, signal: AbortSignal): TsxHvError {
-  return signal.reason instanceof TsxHvError ? signal.reason : new InterruptedError(`${program} was stopped: interrupted`);
 }
 
 function text(value: unknown): string {

@@ -43,7 +43,7 @@ t.test('--validate checks the shipped scenarios, or the given ones', async (t) =
 t.test('usage errors exit 2', async (t) => {
   t.match(await cli('--json', 'test', '--tap'), { code: 2, err: /--tap and --json both want stdout/ });
   t.match(await cli('test', '-j', '0', '--media', 'x'), { code: 2, err: /-j must be a positive whole number, not "0"/ });
-  t.match(await cli('test', '--speed', 'fast', '--media', 'x'), { code: 2, err: /speed "fast" is not a number/ });
+  t.match(await cli('test', '--speed', 'fast', '--media', 'x'), { code: 2, err: /^error: speed "fast" is not a speed: use a whole number \(60\), a fraction P\/Q \(1\/10\) or a decimal with at most 6 digits after the point \(0.5\)\nhint: e.g. 60, 1\/10 or 0.5/ });
   t.match(await cli('test', '--tolerance', '-1', '--media', 'x'), { code: 2, err: /--tolerance must be a positive number/ });
 });
 
