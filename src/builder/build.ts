@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import { throwIfInterrupted } from '../util/abort.js';
 import { guestCmdline, hypervisorArgs } from './cmdline.js';
 import { compileAddon, compileAgent, compileHvCore } from './compile.js';
@@ -203,7 +203,15 @@ async function buildUnlocked(L: BuildLayout, opts: BuildOptions): Promise<BuildR
     },
   ];
   try {
-    for (const def of defs) steps.push(await runStep(state, def, log, opts.signal));
+    for (const def of defs) {
+      try {
+        steps.push(await runStep(state, def, log, opts.signal));
+      } catch (err) {
+        if (!(err instanceof InterruptedError)) throw err;
+        const done = steps.map((s) => s.step).join(', ') || 'none';
+        throw new InterruptedError(`${err.message}; the build stopped at step ${def.step} (finished: ${done}) and released its lock`, 'run `tsx-hv build` again: finished steps are not redone');
+      }
+    }
   } finally {
     await saveState(L.state, state);
   }

@@ -15,10 +15,25 @@ export function throwIfInterrupted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw interruption(signal);
 }
 
-/** Resolves never; rejects with interruption(signal) once the signal is aborted. */
+/**
+ * Resolves never; rejects with interruption(signal) once the signal is aborted. A timer keeps
+ * the process alive meanwhile: signal handlers alone do not, and Node would end the wait (and
+ * the process, exit 13) with the promise unsettled.
+ */
 export function untilAborted(signal: AbortSignal): Promise<never> {
   return new Promise<never>((_resolve, reject) => {
-    if (signal.aborted) reject(interruption(signal));
-    else signal.addEventListener('abort', () => reject(interruption(signal)), { once: true });
+    if (signal.aborted) {
+      reject(interruption(signal));
+      return;
+    }
+    const keepAlive = setInterval(() => undefined, 60_000);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearInterval(keepAlive);
+        reject(interruption(signal));
+      },
+      { once: true },
+    );
   });
 }
