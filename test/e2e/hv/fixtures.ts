@@ -103,6 +103,8 @@ export interface HvStatusReply {
   host_ns_per_exit: number;
   host_ns_per_exit_window: number;
   host_ns_per_rdtsc_exit: number;
+  /** Exceptions the hypervisor injected into the guest (#UD, #GP, #PF from emulation). */
+  faults_injected?: number;
 }
 
 /** `status` on the control port, parsed. */

@@ -1,9 +1,15 @@
 /*
  * Guest-side hypercall fuzzer for test/e2e/hv/control.test.ts (built static, no libc, and
- * shipped into the guest through the agent). `hcfuzz magic SEED N` issues N VMMCALLs with
- * RAX = "TSXH" | random function (mostly 0..7, sometimes any 32-bit value) and random
- * RBX/RCX/RDX, and prints how many returned 0, -1, -2, -3 or something else. `hcfuzz ud SEED`
- * issues one VMMCALL whose RAX lacks the magic: the hypervisor must inject #UD (SIGILL).
+ * shipped into the guest through the agent). Hypercall ABI v2 (docs/hypercall.md):
+ *
+ *   hcfuzz port SEED N   as root: ioperm(0xE4, 4, 1), then N `outl %eax, $0xe4` with
+ *                        RAX = "TSXH" | random function (mostly 0..7, sometimes any 32-bit
+ *                        value) and random RBX/RCX/RDX; one in eight carries no magic and must
+ *                        come back with RAX untouched. Prints how many returned 0, -1, -2, -3,
+ *                        something else, and how many magic-less OUTs left RAX untouched.
+ *   hcfuzz ud SEED       one VMMCALL whose RAX lacks the magic: #UD (SIGILL).
+ *   hcfuzz udmagic SEED  one VMMCALL from user mode WITH the magic (SET_SPEED 7/1): #UD
+ *                        (SIGILL) too, nothing changes — VMMCALL is a hypercall at CPL 0 only.
  */
 typedef unsigned long u64;
 
@@ -49,6 +55,12 @@ static u64 vmmcall(u64 rax, u64 rbx, u64 rcx, u64 rdx)
 	return rax;
 }
 
+static u64 port_call(u64 rax, u64 rbx, u64 rcx, u64 rdx)
+{
+	__asm__ volatile("outl %%eax, $0xe4" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx) : : "memory");
+	return rax;
+}
+
 static int streq(const char *a, const char *b)
 {
 	while (*a && *a == *b)
@@ -67,15 +79,28 @@ int fuzz_main(long argc, char **argv)
 		vmmcall(rax, next(), next(), next());
 		return 3; /* not reached: #UD kills us with SIGILL */
 	}
-	u64 n = argc > 3 ? parse(argv[3]) : 1000, counts[5] = { 0, 0, 0, 0, 0 };
+	if (streq(argv[1], "udmagic")) {
+		vmmcall(0x5453584800000002ul, 7, 1, next()); /* SET_SPEED 7/1 */
+		return 3; /* not reached */
+	}
+	if (!streq(argv[1], "port"))
+		return 2;
+	if (sys3(173, 0xE4, 4, 1) != 0) /* ioperm: root only */
+		return 4;
+	u64 n = argc > 3 ? parse(argv[3]) : 1000, counts[6] = { 0, 0, 0, 0, 0, 0 };
 	for (u64 i = 0; i < n; i++) {
 		u64 fn = (next() & 3) ? next() % 8 : next() & 0xFFFFFFFFul;
 		u64 rbx = (next() & 1) ? next() % 20000 : next();
 		u64 rcx = (next() & 1) ? next() % 2000 : next();
-		long r = (long)vmmcall(0x5453584800000000ul | fn, rbx, rcx, next());
+		if ((next() & 7) == 0) {
+			u64 rax = next() & 0x00000000FFFFFFFFul; /* no magic: an empty port */
+			counts[5] += port_call(rax, rbx, rcx, next()) == rax;
+			continue;
+		}
+		long r = (long)port_call(0x5453584800000000ul | fn, rbx, rcx, next());
 		counts[r == 0 ? 0 : r == -1 ? 1 : r == -2 ? 2 : r == -3 ? 3 : 4]++;
 	}
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		print_num(counts[i]);
 	sys3(1, 1, (long)"\n", 1);
 	return 0;
