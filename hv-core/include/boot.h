@@ -9,7 +9,9 @@
 /* The hypervisor's physical region [HV_BASE, HV_END) from linker.ld. */
 extern char hv_image_start[], hv_image_end[], hv_heap_start[], hv_heap_end[];
 
+/* Builds the host IDT and loads it on the boot CPU; exceptions_load loads it on an AP. */
 void exceptions_init(void);
+void exceptions_load(void);
 void hv_main(uint32_t magic, uint32_t info);
 
 #endif

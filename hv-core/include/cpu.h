@@ -1,14 +1,15 @@
 /*
- * cpu.h - per-CPU hypervisor state: one struct per physical CPU, reached only through
- * this_cpu(). This slice runs one guest CPU; the struct already holds everything that is
- * per CPU so that SMP adds instances, not fields.
+ * cpu.h - per-CPU hypervisor state: one struct per physical CPU, reached through this_cpu()
+ * (the GS base points at it: struct cpu begins with a pointer to itself, so this_cpu() is
+ * one `mov %gs:0`). The world switch restores the host's GS base after every exit
+ * (vmrun.S). Other CPUs' structs are reached by index (cpu_at) only for cross-CPU requests.
  */
 #ifndef TSX_HV_CPU_H
 #define TSX_HV_CPU_H
 
 #include <stdint.h>
 
-#define HV_MAX_CPUS 1u
+#define HV_MAX_CPUS 64u
 
 /* Guest general-purpose registers the world switch saves (RAX and RSP live in the VMCB on
  * SVM; they are mirrored here around every exit so generic code sees one register file). */
@@ -30,6 +31,7 @@ enum exit_kind {
 	EXIT_KIND_HYPERCALL,
 	EXIT_KIND_SVM_INSN,
 	EXIT_KIND_SHUTDOWN,
+	EXIT_KIND_APIC, /* trapped local-APIC accesses (page writes, x2APIC ICR) */
 	EXIT_KIND_COUNT
 };
 
@@ -46,8 +48,26 @@ struct exit_stats {
 	uint64_t injected;     /* faults injected for guest instructions (#UD, #GP, #PF) */
 };
 
+/* The guest CPU's run state (Intel SDM vol. 3A, 8.4 "Multiple-Processor (MP)
+ * Initialization": an AP waits for a startup IPI after INIT). */
+enum vcpu_run_state {
+	VCPU_OFFLINE,       /* not started by the hypervisor (not in the MADT, or failed) */
+	VCPU_WAIT_FOR_SIPI, /* parked in the hypervisor until the guest sends a startup IPI */
+	VCPU_RUNNING,
+};
+
 struct cpu {
+	struct cpu *self; /* at offset 0: this_cpu() reads %gs:0 */
 	unsigned index;
+	uint32_t apic_id;
+	volatile uint32_t run_state;    /* enum vcpu_run_state */
+	volatile uint32_t pending_init; /* a guest INIT for this CPU awaits its next exit */
+	volatile uint32_t pending_sipi; /* 0x100 | vector: a guest startup IPI for this CPU */
+	uint32_t guest_icr_high;        /* the guest's last ICR high word (xAPIC destination) */
+	uint32_t npt_generation_seen;   /* nested-paging changes this CPU's TLB has seen */
+	uint64_t host_save_va;          /* page for the host's VMSAVE state (vmrun.S) */
+	uint64_t host_save_pa;
+	void *stack_top;
 	struct guest_regs regs;
 	void *vmcb;             /* vendor control block (VMCB) */
 	uint64_t vmcb_pa;
@@ -58,7 +78,23 @@ struct cpu {
 	struct exit_stats stats;
 };
 
-struct cpu *this_cpu(void);
+static inline struct cpu *this_cpu(void)
+{
+	struct cpu *c;
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(c));
+	return c;
+}
+_Static_assert(__builtin_offsetof(struct cpu, self) == 0, "this_cpu() reads %gs:0");
+
+/* The struct of CPU `index` (0 = the boot CPU); NULL beyond cpu_count(). */
+struct cpu *cpu_at(unsigned index);
+unsigned cpu_count(void);
+/* Claims the next struct for a CPU with this APIC ID (boot CPU first); NULL when full. */
+struct cpu *cpu_add(uint32_t apic_id);
+/* Points this CPU's GS base at c. */
+void cpu_set_current(struct cpu *c);
+/* The CPU whose APIC ID this is, or NULL. */
+struct cpu *cpu_by_apic_id(uint32_t apic_id);
 const char *exit_kind_name(enum exit_kind kind);
 
 #endif

@@ -4,6 +4,7 @@
 #ifndef TSX_HV_CPUID_POLICY_H
 #define TSX_HV_CPUID_POLICY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "x86.h"
@@ -14,5 +15,9 @@
 
 /* The guest's view of CPUID(leaf, subleaf): the host's answer filtered by the policy. */
 struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf);
+
+/* Whether the guest is offered x2APIC (only when the firmware left the APIC in x2APIC mode;
+ * decided once, on the first call, which main.c makes on the boot CPU). */
+bool cpuid_policy_x2apic_offered(void);
 
 #endif

@@ -31,6 +31,8 @@ void guest_time_state(struct vtime_state *out);
 bool guest_time_virtualised(void);
 /* The speed a user asked for: the current one when armed, the pending one before. */
 void guest_time_requested(uint64_t *p, uint64_t *q);
+/* The real-TSC skew of `cpu` against the boot CPU, measured when it started (smp.c). */
+int guest_time_set_cpu_offset(unsigned cpu, int64_t offset);
 int guest_time_write_tsc(unsigned cpu, uint64_t real, uint64_t value);
 int guest_time_write_tsc_adjust(unsigned cpu, int64_t value);
 int64_t guest_time_read_tsc_adjust(unsigned cpu);

@@ -61,6 +61,11 @@ struct vcpu_long_mode_entry {
 	uint16_t code_selector, data_selector;
 };
 void vcpu_set_long_mode_entry(struct cpu *c, const struct vcpu_long_mode_entry *e);
+/* Nested paging: makes the guest-physical page at gpa writable or read-only for the guest on
+ * every CPU (a write then exits: the APIC page). Returns 0 or -1 if it cannot. */
+int vcpu_npt_set_writable(uint64_t gpa, bool writable);
+/* A CPU started by a STARTUP IPI: real mode at vector << 12, registers as after INIT. */
+void vcpu_set_startup_state(struct cpu *c, uint8_t vector);
 
 /* I/O port intercepts: generic devices hook ports; the vendor code routes exits to
  * io_emulate (io_emulate.h), which calls the hooks. `size` is 1, 2 or 4 and the access lies

@@ -101,6 +101,7 @@ static inline void halt_forever(void)
 #define MSR_IA32_APIC_BASE 0x1Bu
 #define MSR_IA32_TSC_ADJUST 0x3Bu
 #define MSR_IA32_TSC_DEADLINE 0x6E0u
+#define MSR_GS_BASE 0xC0000101u
 #define MSR_EFER 0xC0000080u
 #define MSR_TSC_AUX 0xC0000103u
 #define MSR_TSC_RATIO 0xC0000104u

@@ -104,5 +104,57 @@ TEST(rejects_invalid_layouts)
 	CHECK_EQ_U64(npages, 0);
 }
 
+/* The leaf entry mapping gpa and its size, or 0. */
+static uint64_t leaf(uint64_t root, uint64_t gpa, uint64_t *size)
+{
+	const uint64_t *t = (const uint64_t *)(uintptr_t)root;
+	for (int level = 3; level >= 0; level--) {
+		uint64_t e = t[(gpa >> (12 + 9 * level)) & 511];
+		if (!(e & 1))
+			return 0;
+		if (level == 0 || (e & 0x80)) {
+			*size = 1ull << (12 + 9 * level);
+			return e;
+		}
+		t = (const uint64_t *)(uintptr_t)(e & 0x000FFFFFFFFFF000ull);
+	}
+	return 0;
+}
+
+static void check_protect(bool huge)
+{
+	struct npt_layout l = { 64 * GIB, huge, HV_BASE, HV_END, SCRATCH };
+	uint64_t root = npt_build(&l, alloc_page);
+	unsigned before = npages;
+	CHECK_EQ_U64(npt_set_writable(root, 0xFEE00380ull, false, alloc_page), 0);
+	CHECK_EQ_U64(npages - before, huge ? 2 : 1); /* 1 GiB -> 2 MiB -> 4 KiB tables */
+	uint64_t size, e = leaf(root, 0xFEE00000ull, &size);
+	CHECK_EQ_U64(size, 4096);
+	CHECK_EQ_U64(e & 0x000FFFFFFFFFF000ull, 0xFEE00000ull);
+	CHECK_EQ_U64(e & 7, 5); /* present, user, read-only */
+	e = leaf(root, 0xFEE01000ull, &size);
+	CHECK_EQ_U64(e & 0x000FFFFFFFFFF000ull, 0xFEE01000ull);
+	CHECK_EQ_U64(e & 7, 7);
+	e = leaf(root, 0xFEDFF000ull, &size);
+	CHECK_EQ_U64(e & 7, 7);
+	CHECK_EQ_U64(walk(root, 0xFED00123ull), 0xFED00123ull);
+	CHECK_EQ_U64(walk(root, 0xC0000000ull + 0x12345), 0xC0000000ull + 0x12345);
+	/* Moving it back, and a page above 4 GiB. */
+	CHECK_EQ_U64(npt_set_writable(root, 0xFEE00000ull, true, alloc_page), 0);
+	CHECK_EQ_U64(leaf(root, 0xFEE00000ull, &size) & 7, 7);
+	CHECK_EQ_U64(npt_set_writable(root, 0x3F0000000ull, false, alloc_page), 0);
+	CHECK_EQ_U64(leaf(root, 0x3F0000000ull, &size) & 7, 5);
+	/* The hypervisor's region and unmapped addresses are refused. */
+	CHECK_EQ_U64(npt_set_writable(root, HV_BASE, false, alloc_page), (uint64_t)-1);
+	CHECK_EQ_U64(npt_set_writable(root, 65 * GIB, false, alloc_page), (uint64_t)-1);
+	free_pages();
+}
+
+TEST(write_protects_one_4k_page)
+{
+	check_protect(false);
+	check_protect(true);
+}
+
 RUN_TESTS(UNIT_CASE(maps_the_whole_address_space_with_2m_pages), UNIT_CASE(maps_the_whole_address_space_with_1g_pages),
-	  UNIT_CASE(cuts_the_map_at_what_fits), UNIT_CASE(rejects_invalid_layouts))
+	  UNIT_CASE(cuts_the_map_at_what_fits), UNIT_CASE(rejects_invalid_layouts), UNIT_CASE(write_protects_one_4k_page))

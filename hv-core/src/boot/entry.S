@@ -110,6 +110,7 @@ boot_gdt:
 	.quad 0x00AF9B000000FFFF	/* 0x08: 64-bit code, DPL 0 */
 	.quad 0x00CF93000000FFFF	/* 0x10: data, DPL 0 */
 boot_gdt_end:
+	.globl boot_gdt_ptr
 boot_gdt_ptr:
 	.word boot_gdt_end - boot_gdt - 1
 	.quad boot_gdt

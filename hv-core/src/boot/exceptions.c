@@ -59,6 +59,11 @@ void exceptions_init(void)
 			.offset_high = (uint32_t)(a >> 32),
 		};
 	}
+	exceptions_load();
+}
+
+void exceptions_load(void)
+{
 	struct {
 		uint16_t limit;
 		uint64_t base;

@@ -12,6 +12,10 @@
 #include "hv_port.h"
 #include "hvlib.h"
 #include "hypercall.h"
+#include "cpuid_policy.h"
+#include "apic_page.h"
+#include "lapic.h"
+#include "smp.h"
 #include "i8042.h"
 #include "linux_loader.h"
 #include "log.h"
@@ -40,15 +44,16 @@ static void report_config(const char *word, size_t length, const char *why)
 
 static void build_guest_memory(void)
 {
-	struct mem_range reserve[2] = {
+	struct mem_range reserve[3] = {
 		{ (uint64_t)hv_image_start, (uint64_t)hv_heap_end - (uint64_t)hv_image_start, MEM_RESERVED },
+		{ SMP_TRAMPOLINE_PAGE, PAGE_SIZE, MEM_RESERVED },
 		{ 0, 0, MEM_RESERVED },
 	};
 	if (boot.rsdp_length) {
-		reserve[1].base = RSDP_GUEST_PAGE;
-		reserve[1].length = PAGE_SIZE;
+		reserve[2].base = RSDP_GUEST_PAGE;
+		reserve[2].length = PAGE_SIZE;
 	}
-	int n = e820_build(boot.mmap, boot.mmap_count, reserve, 2, guest_mem.map, E820_MAX_ENTRIES);
+	int n = e820_build(boot.mmap, boot.mmap_count, reserve, 3, guest_mem.map, E820_MAX_ENTRIES);
 	if (n <= 0)
 		hv_panic("cannot build the guest memory map (%u firmware entries)", boot.mmap_count);
 	guest_mem.count = (unsigned)n;
@@ -62,8 +67,16 @@ static void build_guest_memory(void)
 	}
 }
 
+/* The boot CPU's initial APIC ID (CPUID.1:EBX[31:24]; SDM vol. 3A, 8.4.3). */
+static uint32_t boot_apic_id(void)
+{
+	return cpuid(1, 0).ebx >> 24;
+}
+
 void hv_main(uint32_t magic, uint32_t info)
 {
+	struct cpu *c = cpu_add(boot_apic_id());
+	cpu_set_current(c);
 	serial_init(SERIAL_DEFAULT_PORT);
 	exceptions_init();
 	int err = multiboot2_parse(magic, phys_to_virt(info), MBI_LIMIT, &boot);
@@ -90,16 +103,20 @@ void hv_main(uint32_t magic, uint32_t info)
 	hypercall_port_init();
 	i8042_hotkeys_init(&cfg.hotkeys);
 
-	struct cpu *c = this_cpu();
+	c->apic_id = lapic_id(c);
+	cpuid_policy_x2apic_offered();
 	uint64_t scratch = virt_to_phys(page_alloc(1));
 	guest_memory_init((uint64_t)hv_image_start, (uint64_t)hv_heap_end, scratch);
 	uint64_t npt = nested_paging_build(e820_top(guest_mem.map, guest_mem.count), (uint64_t)hv_image_start,
 					    (uint64_t)hv_heap_end, scratch);
+	apic_page_init();
+	control_port_init();
+	guest_time_init(smp_discover(boot.rsdp, boot.rsdp_length), rdtsc(), cfg.grace_seconds);
 	svm_cpu_init(c, npt);
+	smp_start_aps(npt);
 	linux_load(c, &boot, &guest_mem);
+	c->run_state = VCPU_RUNNING;
 	hv_log("grace %us, on-shutdown %s, heap used %lu KiB", cfg.grace_seconds,
 	       power_action_name(cfg.on_shutdown), page_alloc_used() / 1024);
-	control_port_init();
-	guest_time_init(1, rdtsc(), cfg.grace_seconds);
-	svm_run(c);
+	vcpu_loop(c);
 }

@@ -10,13 +10,16 @@
 #include "hvlib.h"
 #include "log.h"
 #include "serial.h"
+#include "spinlock.h"
 #include "x86.h"
 
 #define POLL_INTERVAL_MS 1
 #define MAX_BYTES_PER_POLL 256
 
 static struct control_reader reader;
-static uint64_t poll_interval, last_poll;
+static uint64_t poll_interval;
+static volatile uint64_t last_poll;
+static struct spinlock poll_lock;
 
 void control_port_init(void)
 {
@@ -56,13 +59,43 @@ static void update_rates(struct cpu *c, uint64_t now)
 
 /* One JSON line, written in pieces (hv_reply) so that it arrives whole whatever the
  * counters hold: the log's line limit does not apply to replies. */
+static const char *state_name(uint32_t state)
+{
+	switch (state) {
+	case VCPU_RUNNING: return "running";
+	case VCPU_WAIT_FOR_SIPI: return "wait-for-sipi";
+	default: return "offline";
+	}
+}
+
+static void add_stats(struct exit_stats *sum, const struct exit_stats *s)
+{
+	for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
+		sum->count[k] += s->count[k];
+	sum->total += s->total;
+	sum->timed_exits += s->timed_exits;
+	sum->host_cycles += s->host_cycles;
+	sum->rdtsc_host_cycles += s->rdtsc_host_cycles;
+	sum->last_rdtsc_per_s += s->last_rdtsc_per_s;
+	sum->last_exits_per_s += s->last_exits_per_s;
+	sum->injected += s->injected;
+	sum->reexecutions += s->reexecutions;
+}
+
+/* One JSON line, written in pieces (hv_reply) so that it arrives whole whatever the
+ * counters hold: the log's line limit does not apply to replies. Totals are over every CPU;
+ * "cpus" has each CPU's own counts (another CPU's counters are read while it runs: each
+ * value is current, the set is not a snapshot). */
 static void reply_status(struct cpu *c)
 {
 	struct vtime_state st;
 	uint64_t real = rdtsc();
 	guest_time_state(&st);
 	uint64_t virt = guest_time_read(c->index, real);
-	struct exit_stats *s = &c->stats;
+	struct exit_stats sum = { 0 };
+	for (unsigned i = 0; i < cpu_count(); i++)
+		add_stats(&sum, &cpu_at(i)->stats);
+	struct exit_stats *s = &sum;
 	uint64_t rdtsc_exits = s->count[EXIT_KIND_RDTSC] + s->count[EXIT_KIND_RDTSCP];
 	struct log_counts lc;
 	hv_log_counts(&lc);
@@ -76,11 +109,23 @@ static void reply_status(struct cpu *c)
 	hv_reply("},\"exits_total\":%lu,\"exits_per_s\":%lu,\"rdtsc_exits_per_s\":%lu,", s->total,
 		 s->last_exits_per_s, s->last_rdtsc_per_s);
 	hv_reply("\"host_ns_per_exit\":%lu,\"host_ns_per_exit_window\":%lu,\"host_ns_per_rdtsc_exit\":%lu,",
-		 s->timed_exits ? cycles_to_ns(s->host_cycles / s->timed_exits) : 0, s->last_ns_per_exit,
+		 s->timed_exits ? cycles_to_ns(s->host_cycles / s->timed_exits) : 0,
+		 c->stats.last_ns_per_exit,
 		 rdtsc_exits ? cycles_to_ns(s->rdtsc_host_cycles / rdtsc_exits) : 0);
 	hv_reply("\"faults_injected\":%lu,\"reexecutions\":%lu,", s->injected, s->reexecutions);
-	hv_reply("\"log\":{\"guest_lines\":%lu,\"guest_suppressed\":%lu}}", lc.guest_lines,
+	hv_reply("\"log\":{\"guest_lines\":%lu,\"guest_suppressed\":%lu},", lc.guest_lines,
 		 lc.guest_suppressed);
+	hv_reply("\"cpus\":[");
+	for (unsigned i = 0; i < cpu_count(); i++) {
+		const struct cpu *t = cpu_at(i);
+		const struct exit_stats *ts = &t->stats;
+		hv_reply("%s{\"cpu\":%u,\"apic_id\":%u,\"state\":\"%s\",\"exits_total\":%lu,"
+			 "\"exits_per_s\":%lu,\"rdtsc\":%lu,\"rdtscp\":%lu,\"hlt\":%lu,\"apic\":%lu}",
+			 i ? "," : "", i, t->apic_id, state_name(t->run_state), ts->total,
+			 ts->last_exits_per_s, ts->count[EXIT_KIND_RDTSC], ts->count[EXIT_KIND_RDTSCP],
+			 ts->count[EXIT_KIND_HLT], ts->count[EXIT_KIND_APIC]);
+	}
+	hv_reply("]}");
 	hv_reply_end();
 }
 
@@ -112,8 +157,13 @@ static void execute(struct cpu *c, const struct control_request *r)
 	hv_reply_end();
 }
 
+/* Any CPU may poll: the one that takes the lock reads the port; the others go on at once,
+ * so the port is answered whichever CPUs are busy, halted or parked. */
 void hv_poll(struct cpu *c, uint64_t now)
 {
+	update_rates(c, now);
+	if (!spin_trylock(&poll_lock))
+		return;
 	last_poll = now;
 	struct control_request req;
 	uint8_t byte;
@@ -121,11 +171,13 @@ void hv_poll(struct cpu *c, uint64_t now)
 		if (control_reader_feed(&reader, byte, &req))
 			execute(c, &req);
 	guest_time_poll(now);
-	update_rates(c, now);
+	spin_unlock(&poll_lock);
 }
 
 void hv_poll_if_due(struct cpu *c, uint64_t now)
 {
 	if (now - last_poll >= poll_interval)
 		hv_poll(c, now);
+	else if (now - c->stats.window_start_tsc >= tsc_hz())
+		update_rates(c, now);
 }

@@ -3,7 +3,9 @@
  *
  * - Leaf 1 ECX[24] TSC-deadline: hidden. The guest's TSC is virtual but the deadline timer
  *   would compare against the real one (the original system hid it for the same reason);
- *   Linux then uses the LAPIC one-shot timer. ECX[21] x2APIC: hidden (not virtualised).
+ *   Linux then uses the LAPIC one-shot timer. ECX[21] x2APIC: hidden unless the firmware
+ *   handed over the APIC already in x2APIC mode (machines with APIC IDs above 254): the
+ *   x2APIC ICR is intercepted (msr_policy.c), so IPIs are emulated either way.
  *   ECX[31] "hypervisor present": set.
  * - Leaf 0x80000001 ECX[2] SVM and leaf 0x8000000A: hidden (no nested virtualisation; the
  *   guest must not touch EFER.SVME/VM_HSAVE_PA). EDX[27] RDTSCP stays visible: it is
@@ -15,6 +17,7 @@
 #include "cpuid_policy.h"
 #include "hvlib.h"
 #include "hypercall.h"
+#include "lapic.h"
 
 #define CPUID1_ECX_X2APIC (1u << 21)
 #define CPUID1_ECX_TSC_DEADLINE (1u << 24)
@@ -28,6 +31,14 @@ static uint32_t sig_word(unsigned i)
 	uint32_t w;
 	memcpy(&w, HV_CPUID_SIGNATURE + 4 * i, 4);
 	return w;
+}
+
+bool cpuid_policy_x2apic_offered(void)
+{
+	static int in_x2apic_at_boot = -1;
+	if (in_x2apic_at_boot < 0)
+		in_x2apic_at_boot = lapic_x2apic_mode();
+	return in_x2apic_at_boot;
 }
 
 struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf)
@@ -48,7 +59,9 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf)
 		return r;
 	r = cpuid(leaf, subleaf);
 	if (leaf == 1) {
-		r.ecx &= ~(CPUID1_ECX_TSC_DEADLINE | CPUID1_ECX_X2APIC);
+		r.ecx &= ~CPUID1_ECX_TSC_DEADLINE;
+		if (!cpuid_policy_x2apic_offered())
+			r.ecx &= ~CPUID1_ECX_X2APIC;
 		r.ecx |= CPUID1_ECX_HYPERVISOR;
 	} else if (leaf == 0x80000001u) {
 		r.ecx &= ~CPUID_EXT1_ECX_SVM;

@@ -7,6 +7,7 @@
  * control port, or `grace=` seconds after the guest started (0 = never).
  */
 #include "guest_time.h"
+#include "cpu.h"
 #include "log.h"
 #include "x86.h"
 
@@ -14,12 +15,21 @@ static struct vtime_clock clock;
 static uint64_t grace_deadline; /* real TSC; 0 = no automatic arming */
 static bool tsc_written;
 
+/* The reference real TSC of the calling CPU, read after every earlier store (MFENCE; LFENCE;
+ * RDTSC, SDM vol. 2B, RDTSC): vtime reads it inside a publication, so a new epoch never
+ * starts before a real TSC another CPU already used with the old one (vtime.h, invariant
+ * M2). With it, a speed change on one CPU can never make another CPU's clock step back. */
+static uint64_t reference_now(void)
+{
+	__asm__ volatile("mfence; lfence" : : : "memory");
+	return vtime_reference(&clock, this_cpu()->index, rdtsc());
+}
+
 void guest_time_init(unsigned cpus, uint64_t real_now, unsigned grace_seconds)
 {
 	vtime_init(&clock, cpus, real_now);
-	/* One guest CPU: readers and writers are serialised by the exit loop, so an epoch may
-	 * start at the writer's real_now (vtime.h, vtime_set_publish_lead). */
 	vtime_set_publish_lead(&clock, 0);
+	vtime_set_time_source(&clock, reference_now);
 	grace_deadline = grace_seconds ? real_now + (uint64_t)grace_seconds * tsc_hz() : 0;
 }
 
@@ -36,7 +46,7 @@ static const char *speed_error(int err)
 int guest_time_set_speed(uint64_t p, uint64_t q, const char *who, enum time_requester from)
 {
 	void (*log)(const char *, ...) = from == FROM_GUEST ? hv_log_guest : hv_log;
-	int err = vtime_set_speed(&clock, rdtsc(), p, q);
+	int err = vtime_set_speed(&clock, reference_now(), p, q);
 	if (err)
 		log("speed %lu/%lu from %s refused: %s", p, q, who, speed_error(err));
 	else if (vtime_armed(&clock))
@@ -50,7 +60,7 @@ int guest_time_arm(const char *who, enum time_requester from)
 {
 	if (vtime_armed(&clock))
 		return VTIME_OK;
-	int err = vtime_arm(&clock, rdtsc());
+	int err = vtime_arm(&clock, reference_now());
 	struct vtime_state s;
 	vtime_get_state(&clock, &s);
 	(from == FROM_GUEST ? hv_log_guest : hv_log)("armed by %s, speed %lu/%lu", who, s.p, s.q);
@@ -81,6 +91,11 @@ void guest_time_requested(uint64_t *p, uint64_t *q)
 bool guest_time_virtualised(void)
 {
 	return tsc_written || vtime_armed(&clock);
+}
+
+int guest_time_set_cpu_offset(unsigned cpu, int64_t offset)
+{
+	return vtime_set_cpu_offset(&clock, cpu, offset);
 }
 
 int guest_time_write_tsc(unsigned cpu, uint64_t real, uint64_t value)

@@ -8,6 +8,7 @@
 #include "i8042.h"
 #include "guest_time.h"
 #include "log.h"
+#include "spinlock.h"
 #include "vcpu.h"
 #include "x86.h"
 
@@ -16,6 +17,7 @@
 #define I8042_STATUS_AUX 0x20
 
 static struct hotkeys keys;
+static struct spinlock keys_lock; /* any CPU may read the keyboard */
 
 /* The hook covers the one byte port 0x60, so every access here is a byte (io_emulate splits
  * wider ones). */
@@ -28,7 +30,9 @@ static uint32_t data_in(struct cpu *c, uint16_t port, unsigned size, bool string
 	(void)string;
 	if (status & I8042_STATUS_AUX)
 		return byte;
+	spin_lock(&keys_lock);
 	struct hotkey_result r = hotkeys_feed(&keys, byte);
+	spin_unlock(&keys_lock);
 	if (r.action != HOTKEY_NONE) {
 		uint64_t p, q, np, nq;
 		guest_time_requested(&p, &q);

@@ -14,32 +14,18 @@
 #include "idle.h"
 #include "control_port.h"
 #include "guest_time.h"
-#include "phys_window.h"
+#include "lapic.h"
 #include "x86.h"
 
-#define APIC_BASE_ADDR_MASK 0x000FFFFFFFFFF000ull
-#define APIC_IRR 0x200
 #define APIC_IRR_WORDS 8
-#define APIC_BASE_EXTD (1ull << 10)
-#define APIC_BASE_EN (1ull << 11)
-#define MSR_X2APIC_IRR0 0x820u
 #define IDLE_MAX_MS 2
 
 static bool interrupt_requested(struct cpu *c)
 {
-	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
-	if (!(base & APIC_BASE_EN))
+	if (!(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EN))
 		return false; /* no local APIC: only the time bound wakes the guest */
-	if (base & APIC_BASE_EXTD) {
-		for (unsigned i = 0; i < APIC_IRR_WORDS; i++)
-			if ((uint32_t)rdmsr(MSR_X2APIC_IRR0 + i))
-				return true;
-		return false;
-	}
-	volatile const uint32_t *apic = (volatile const uint32_t *)phys_window_map(
-		c->index, PHYS_SLOT_APIC, base & APIC_BASE_ADDR_MASK, 1);
 	for (unsigned i = 0; i < APIC_IRR_WORDS; i++)
-		if (apic[(APIC_IRR + 0x10 * i) / 4])
+		if (lapic_read(c, LAPIC_IRR + 0x10 * i))
 			return true;
 	return false;
 }
@@ -51,7 +37,8 @@ void idle_wait(struct cpu *c)
 	for (;;) {
 		uint64_t now = rdtsc();
 		hv_poll_if_due(c, now);
-		if (now - start >= limit || interrupt_requested(c))
+		/* A guest INIT for this CPU (CPU offline/online) is taken at the next exit. */
+		if (now - start >= limit || c->pending_init || interrupt_requested(c))
 			return;
 		cpu_relax();
 	}

@@ -15,13 +15,18 @@
  *   mode transitions get #GP (SDM vol. 3A, 10.4.4 and 10.12.5 "State Changes From xAPIC
  *   Mode to x2APIC Mode"); valid ones go to the CPU. The hypervisor reads the APIC's base
  *   from the MSR whenever it needs it, so a moved APIC is followed (idle.c).
+ * - x2APIC ICR (0x830): INIT and STARTUP IPIs are emulated (apic_page.h), others sent; in
+ *   xAPIC mode the MSR does not exist: #GP (SDM vol. 3A, 10.12.1.2).
  * - VM_HSAVE_PA, VM_CR, TSC_RATIO: SVM is hidden from the guest; #GP.
  * - Anything else that exits (QEMU exits for every MSR outside the bitmap ranges) is passed
  *   through to the CPU, and a #GP there is reflected to the guest.
  */
 #include "msr_policy.h"
+#include "apic_page.h"
 #include "guest_memory.h"
+#include "lapic.h"
 #include "guest_time.h"
+#include "cpuid_policy.h"
 #include "vcpu.h"
 #include "x86.h"
 
@@ -38,8 +43,7 @@
 #define CPUID_EXT_ECX_TCE (1u << 17)
 #define CR0_PG (1ull << 31)
 #define APIC_BASE_RESERVED_LOW 0x2FFull /* bits 7:0 and 9 */
-#define APIC_BASE_EXTD (1ull << 10)
-#define APIC_BASE_EN (1ull << 11)
+#define MSR_X2APIC_ICR 0x830u
 
 static const struct msr_intercept intercepts[] = {
 	{ MSR_IA32_TSC, true, true },
@@ -47,6 +51,7 @@ static const struct msr_intercept intercepts[] = {
 	{ MSR_IA32_TSC_DEADLINE, true, true },
 	{ MSR_EFER, true, true },
 	{ MSR_IA32_APIC_BASE, false, true },
+	{ MSR_X2APIC_ICR, false, true },
 	{ MSR_TSC_RATIO, true, true },
 	{ MSR_VM_CR, true, true },
 	{ MSR_VM_HSAVE_PA, true, true },
@@ -102,13 +107,36 @@ static enum msr_result write_efer(struct cpu *c, uint64_t value)
 static enum msr_result write_apic_base(uint64_t value)
 {
 	unsigned bits = guest_phys_bits();
-	uint64_t reserved = APIC_BASE_RESERVED_LOW | APIC_BASE_EXTD; /* x2APIC hidden (cpuid_policy.c) */
+	uint64_t reserved = APIC_BASE_RESERVED_LOW;
+	if (!cpuid_policy_x2apic_offered())
+		reserved |= APIC_BASE_EXTD;
 	if (bits < 64)
 		reserved |= ~0ull << bits;
 	if (value & reserved)
 		return MSR_FAULT;
-	/* With EXTD never set, the only mode changes left are enable/disable, both valid. */
-	return wrmsr_safe(MSR_IA32_APIC_BASE, value) ? MSR_FAULT : MSR_DONE;
+	/* Mode transitions: x2APIC -> xAPIC directly, and disabled -> x2APIC, are invalid
+	 * (SDM vol. 3A, 10.12.5, figure 10-27). */
+	uint64_t old = rdmsr(MSR_IA32_APIC_BASE);
+	bool old_x2 = (old & (APIC_BASE_EN | APIC_BASE_EXTD)) == (APIC_BASE_EN | APIC_BASE_EXTD);
+	bool new_x2 = (value & (APIC_BASE_EN | APIC_BASE_EXTD)) == (APIC_BASE_EN | APIC_BASE_EXTD);
+	if ((value & APIC_BASE_EXTD) && !(value & APIC_BASE_EN))
+		return MSR_FAULT;
+	if (old_x2 && !new_x2 && (value & APIC_BASE_EN))
+		return MSR_FAULT;
+	if (!(old & APIC_BASE_EN) && new_x2)
+		return MSR_FAULT;
+	if (wrmsr_safe(MSR_IA32_APIC_BASE, value))
+		return MSR_FAULT;
+	apic_page_moved(value & APIC_BASE_ADDR_MASK);
+	return MSR_DONE;
+}
+
+static enum msr_result write_x2apic_icr(struct cpu *c, uint64_t value)
+{
+	if (!lapic_x2apic_mode())
+		return MSR_FAULT;
+	apic_ipi_guest_icr(c, (uint32_t)value, (uint32_t)(value >> 32), true);
+	return MSR_DONE;
 }
 
 enum msr_result msr_policy_read(struct cpu *c, uint32_t msr, uint64_t *value)
@@ -143,6 +171,8 @@ enum msr_result msr_policy_write(struct cpu *c, uint32_t msr, uint64_t value)
 		return write_efer(c, value);
 	case MSR_IA32_APIC_BASE:
 		return write_apic_base(value);
+	case MSR_X2APIC_ICR:
+		return write_x2apic_icr(c, value);
 	default:
 		if (svm_private(msr))
 			return MSR_FAULT;

@@ -1,16 +1,52 @@
-/* log.c - log lines and panics on the hypervisor port (format: docs/hypervisor.md). */
+/*
+ * log.c - log lines and panics on the hypervisor port (format: docs/hypervisor.md). Every
+ * CPU writes here: the port is owned by one CPU at a time (a lock the owner may take again,
+ * so a reply and the log lines its command causes on the same CPU do not deadlock), so lines
+ * never interleave. A panicking CPU waits for the port only a bounded time.
+ */
 #include "log.h"
+#include "cpu.h"
 #include "hvlib.h"
 #include "power.h"
 #include "guest_time.h"
 #include "serial.h"
+#include "spinlock.h"
 #include "x86.h"
 
 #define LINE_MAX 512
 #define REPLY_PIECE_MAX 256
+#define PANIC_LOCK_SPINS 100000000ul
+#define NO_OWNER 0xFFFFFFFFu
 
 static void (*panic_dump)(void);
-static bool panicking;
+static volatile uint32_t panicking;
+static struct spinlock port_lock;
+static volatile uint32_t port_owner = NO_OWNER;
+static unsigned port_depth;
+static bool reply_open;
+
+static void port_take(void)
+{
+	uint32_t me = this_cpu()->index;
+	if (port_owner == me) {
+		port_depth++;
+		return;
+	}
+	if (panicking)
+		spin_lock_bounded(&port_lock, PANIC_LOCK_SPINS);
+	else
+		spin_lock(&port_lock);
+	port_owner = me;
+	port_depth = 1;
+}
+
+static void port_release(void)
+{
+	if (--port_depth)
+		return;
+	port_owner = NO_OWNER;
+	spin_unlock(&port_lock);
+}
 
 static void emit(const char *prefix, const char *fmt, va_list ap)
 {
@@ -20,7 +56,9 @@ static void emit(const char *prefix, const char *fmt, va_list ap)
 	int n = hv_vsnprintf(line + p, sizeof(line) - p - 1, fmt, ap);
 	size_t len = p + ((size_t)n < sizeof(line) - p - 1 ? (size_t)n : sizeof(line) - p - 2);
 	line[len++] = '\n';
+	port_take();
 	serial_write(line, (unsigned)len);
+	port_release();
 }
 
 void hv_log(const char *fmt, ...)
@@ -66,9 +104,11 @@ static bool guest_line_allowed(void)
 
 void hv_log_guest(const char *fmt, ...)
 {
+	port_take(); /* also guards the rate limiter */
 	if (!guest_line_allowed()) {
 		counts.guest_suppressed++;
 		suppressed_since++;
+		port_release();
 		return;
 	}
 	if (suppressed_since) {
@@ -83,6 +123,7 @@ void hv_log_guest(const char *fmt, ...)
 	va_start(ap, fmt);
 	emit("# tsx-hv: ", fmt, ap);
 	va_end(ap);
+	port_release();
 }
 
 void hv_log_counts(struct log_counts *out)
@@ -97,6 +138,10 @@ void hv_reply(const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = hv_vsnprintf(piece, sizeof(piece), fmt, ap);
 	va_end(ap);
+	if (!reply_open) {
+		port_take(); /* held until hv_reply_end: a reply is one uninterrupted line */
+		reply_open = true;
+	}
 	if (n < (int)sizeof(piece)) {
 		serial_write(piece, (unsigned)n);
 		return;
@@ -114,7 +159,11 @@ void hv_reply(const char *fmt, ...)
 
 void hv_reply_end(void)
 {
+	if (!reply_open)
+		port_take();
 	serial_write("\n", 1);
+	reply_open = false;
+	port_release();
 }
 
 void hv_set_panic_dump(void (*dump)(void))
@@ -124,14 +173,12 @@ void hv_set_panic_dump(void (*dump)(void))
 
 void hv_panic(const char *fmt, ...)
 {
+	bool first = __atomic_exchange_n(&panicking, 1, __ATOMIC_SEQ_CST) == 0;
 	va_list ap;
 	va_start(ap, fmt);
 	emit("# PANIC ", fmt, ap);
 	va_end(ap);
-	if (!panicking) {
-		panicking = true;
-		if (panic_dump)
-			panic_dump();
-	}
+	if (first && panic_dump)
+		panic_dump();
 	power_shutdown_action();
 }

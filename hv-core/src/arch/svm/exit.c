@@ -5,6 +5,7 @@
  * TCG saves no next_rip (PLATFORM-FACTS.md).
  */
 #include "svm.h"
+#include "apic_page.h"
 #include "control_port.h"
 #include "guest_memory.h"
 #include "cpuid_policy.h"
@@ -153,6 +154,29 @@ static void handle_vmmcall(struct cpu *c)
 	complete(c, &in);
 }
 
+/* Nested page faults: a guest write to the trapped local-APIC page is emulated; nothing else
+ * is ever unmapped or read-only, so any other fault is a hypervisor bug and panics
+ * (nested_paging.c). EXITINFO1 bits: APM vol. 2, 15.25.6. */
+#define NPF_WRITE (1ull << 1)
+#define NPF_TABLE_WALK (1ull << 33)
+static void handle_npf(struct cpu *c, struct vmcb *v)
+{
+	uint64_t info = v->control.exit_info1, gpa = v->control.exit_info2;
+	count(c, EXIT_KIND_APIC);
+	if (apic_page_contains(gpa) && (info & NPF_WRITE)) {
+		if (info & NPF_TABLE_WALK) {
+			/* The guest's own page tables live in the APIC page and the CPU wanted to set
+			 * an accessed/dirty bit there: nonsense only a hostile guest builds. */
+			hv_log_guest("cpu %u: page tables in the local APIC page: #GP", c->index);
+			vcpu_inject_exception(c, X86_VECTOR_GP, true, 0);
+			return;
+		}
+		apic_page_write(c, gpa);
+		return;
+	}
+	nested_page_fault(info, gpa);
+}
+
 /* VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA: SVM is hidden from the guest, so these
  * raise #UD as on a CPU without SVM enabled (APM vol. 3, each instruction's exceptions). */
 static void handle_svm_instruction(struct cpu *c)
@@ -206,7 +230,8 @@ static void dispatch(struct cpu *c, struct vmcb *v)
 		handle_shutdown(c);
 		break;
 	case SVM_EXIT_NPF:
-		nested_page_fault(v->control.exit_info1, v->control.exit_info2);
+		handle_npf(c, v);
+		break;
 	default:
 		hv_panic("unexpected exit code %lx (exitinfo1 %lx exitinfo2 %lx)",
 			 v->control.exit_code, v->control.exit_info1, v->control.exit_info2);
@@ -251,23 +276,33 @@ void svm_dump_guest(struct cpu *c)
 	hv_line("# PANIC code at rip (%u bytes readable): %s", n, hex);
 }
 
-static struct cpu *dump_cpu;
 static void dump_current_guest(void)
 {
-	if (dump_cpu)
-		svm_dump_guest(dump_cpu);
+	struct cpu *c = this_cpu();
+	if (c && c->vmcb)
+		svm_dump_guest(c);
 }
 
 void svm_run(struct cpu *c)
 {
 	struct vmcb *v = cpu_vmcb(c);
-	dump_cpu = c;
 	hv_set_panic_dump(dump_current_guest);
-	hv_log("guest starting");
+	if (c->index == 0)
+		hv_log("guest starting");
 	for (;;) {
+		/* A guest INIT for this CPU: it goes back to waiting for a STARTUP IPI. */
+		if (__atomic_exchange_n(&c->pending_init, 0, __ATOMIC_SEQ_CST)) {
+			c->run_state = VCPU_WAIT_FOR_SIPI;
+			return;
+		}
 		v->save.rax = c->regs.rax;
 		v->save.rsp = c->regs.rsp;
 		svm_sync_tsc_intercepts(c);
+		uint32_t generation = __atomic_load_n(&npt_generation, __ATOMIC_SEQ_CST);
+		if (c->npt_generation_seen != generation) {
+			c->npt_generation_seen = generation;
+			v->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
+		}
 		uint64_t entry = rdtsc();
 		uint64_t code = v->control.exit_code;
 		/* Host time per exit counts handling only: HLT exits spend most of theirs idle. */
@@ -278,7 +313,7 @@ void svm_run(struct cpu *c)
 			if (code == SVM_EXIT_RDTSC || code == SVM_EXIT_RDTSCP)
 				c->stats.rdtsc_host_cycles += spent;
 		}
-		svm_world_switch(&c->regs, c->vmcb_pa);
+		svm_world_switch(&c->regs, c->vmcb_pa, c->host_save_pa);
 		c->exit_tsc = rdtsc();
 		c->stats.total++;
 		c->regs.rax = v->save.rax;

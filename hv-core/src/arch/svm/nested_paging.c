@@ -18,6 +18,8 @@
 #include "hvlib.h"
 #include "log.h"
 #include "page_alloc.h"
+#include "spinlock.h"
+#include "vcpu.h"
 #include "x86.h"
 
 #define CPUID_EXT_PAGE1GB (1u << 26) /* CPUID 0x80000001 EDX */
@@ -31,6 +33,9 @@
 #define NPF_TABLE_WALK (1ull << 33)
 
 static uint64_t mapped_limit;
+static uint64_t root_pa;
+static struct spinlock npt_lock;
+volatile uint32_t npt_generation; /* bumped on every change: CPUs flush before their next VMRUN */
 
 static void *one_page(void)
 {
@@ -65,6 +70,7 @@ uint64_t nested_paging_build(uint64_t ram_top, uint64_t hv_base, uint64_t hv_end
 	if (!root)
 		hv_panic("nested paging: invalid layout (limit %lx, hypervisor %lx-%lx)", limit, hv_base, hv_end);
 	mapped_limit = limit;
+	root_pa = root;
 	hv_log("nested paging: identity map 0-%lx (%u physical address bits), %s pages, %lu KiB of tables",
 	       limit - 1, bits, huge ? "1 GiB" : "2 MiB", npt_pages_needed(limit, huge) * PAGE_SIZE / 1024);
 	return root;
@@ -76,4 +82,14 @@ void nested_page_fault(uint64_t info, uint64_t gpa)
 		 gpa, info & NPF_PRESENT ? "protection violation" : "not mapped",
 		 info & NPF_FETCH ? "instruction fetch" : info & NPF_WRITE ? "write" : "read",
 		 info & NPF_TABLE_WALK ? " by the guest's page table walk" : "", info, mapped_limit - 1);
+}
+
+int vcpu_npt_set_writable(uint64_t gpa, bool writable)
+{
+	spin_lock(&npt_lock);
+	int err = root_pa ? npt_set_writable(root_pa, gpa, writable, one_page) : -1;
+	if (!err)
+		__atomic_fetch_add(&npt_generation, 1, __ATOMIC_SEQ_CST);
+	spin_unlock(&npt_lock);
+	return err;
 }

@@ -119,3 +119,37 @@ uint64_t npt_build(const struct npt_layout *l, void *(*alloc_page)(void))
 	}
 	return root;
 }
+
+/* Replaces a large leaf by a table of 512 leaves of the next size down, same mapping. */
+static bool split(uint64_t *entry, uint64_t child_size, void *(*alloc_page)(void))
+{
+	uint64_t *t = alloc_page();
+	if (!t)
+		return false;
+	uint64_t base = *entry & 0x000FFFFFFFFFF000ull & ~(child_size * 512 - 1);
+	uint64_t leaf = child_size == 4096 ? (NPT_P | NPT_RW | NPT_US) : NPT_LEAF;
+	for (uint64_t i = 0; i < 512; i++)
+		t[i] = (base + i * child_size) | leaf;
+	*entry = (uint64_t)(uintptr_t)t | NPT_TABLE;
+	return true;
+}
+
+int npt_set_writable(uint64_t root, uint64_t gpa, bool writable, void *(*alloc_page)(void))
+{
+	uint64_t *t = (uint64_t *)(uintptr_t)root;
+	for (int level = 3; level > 0; level--) {
+		uint64_t *e = &t[(gpa >> (12 + 9 * level)) & 511];
+		if (!(*e & NPT_P))
+			return -1;
+		if (*e & NPT_PS) {
+			if (level == 3 || !split(e, 1ull << (12 + 9 * (level - 1)), alloc_page))
+				return -1;
+		}
+		t = (uint64_t *)(uintptr_t)(*e & 0x000FFFFFFFFFF000ull);
+	}
+	uint64_t *pte = &t[(gpa >> 12) & 511];
+	if ((*pte & 0x000FFFFFFFFFF000ull) != (gpa & ~0xFFFull))
+		return -1; /* not identity-mapped here: the hypervisor's scratch region */
+	*pte = writable ? (*pte | NPT_RW) : (*pte & ~NPT_RW);
+	return 0;
+}

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "msr_policy.h"
 #include "page_alloc.h"
+#include "spinlock.h"
 #include "vcpu.h"
 #include "x86.h"
 
@@ -21,11 +22,11 @@
 #define CPUID_SVM_NPT (1u << 0)     /* CPUID 0x8000000A EDX */
 #define VM_CR_SVMDIS (1ull << 4)
 #define GUEST_ASID 1
-#define TLB_CONTROL_FLUSH_ALL 1
 #define PAT_POWER_ON 0x0007040600070406ull
 
 static uint8_t *msrpm;
 static uint8_t *iopm;
+static struct spinlock maps_lock;
 
 const char *svm_unsupported_reason(void)
 {
@@ -71,7 +72,11 @@ void svm_cpu_init(struct cpu *c, uint64_t npt_root)
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	c->hsave_pa = virt_to_phys(page_alloc(1));
 	wrmsr(MSR_VM_HSAVE_PA, c->hsave_pa);
+	void *host_save = page_alloc(1);
+	c->host_save_va = (uint64_t)(uintptr_t)host_save;
+	c->host_save_pa = virt_to_phys(host_save);
 
+	spin_lock(&maps_lock);
 	if (!msrpm) {
 		msrpm = page_alloc(SVM_MSRPM_SIZE / PAGE_SIZE);
 		iopm = page_alloc(SVM_IOPM_SIZE / PAGE_SIZE);
@@ -82,6 +87,7 @@ void svm_cpu_init(struct cpu *c, uint64_t npt_root)
 		for (unsigned i = 0; i < io_hook_count(); i++)
 			iopm_set(io_hook_at(i)->base, io_hook_at(i)->count);
 	}
+	spin_unlock(&maps_lock);
 
 	struct vmcb *v = page_alloc(1);
 	c->vmcb = v;

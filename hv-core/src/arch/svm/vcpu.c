@@ -22,6 +22,7 @@
 #define SEG_DATA32 0x0C93 /* P, S, type 0x3 (read/write, accessed), DB, G */
 #define SEG_TSS64_BUSY 0x008B
 #define SEG_LDT 0x0082
+#define CR0_NW_CD_RESET ((1ull << 29) | (1ull << 30)) /* CD and NW are set after INIT */
 
 static int nrip_save = -1;
 
@@ -194,4 +195,46 @@ void vcpu_set_long_mode_entry(struct cpu *c, const struct vcpu_long_mode_entry *
 	s->rip = e->rip;
 	c->regs.rsp = e->rsp;
 	c->regs.rsi = e->rsi;
+}
+
+/* The state after INIT and a STARTUP IPI with `vector` (Intel SDM vol. 3A, table 9-1
+ * "IA-32 and Intel 64 Processor States Following Power-up, Reset, or INIT", and 8.4.4.2: the
+ * AP starts in real mode at CS:IP = vector << 8 : 0). SVM runs a real-mode guest directly
+ * under nested paging (AMD APM vol. 2, 15.19 "Paged Real Mode"). */
+void vcpu_set_startup_state(struct cpu *c, uint8_t vector)
+{
+	struct vmcb *v = cpu_vmcb(c);
+	struct vmcb_save *s = &v->save;
+	const uint16_t data16 = 0x0093, code16 = 0x009B;
+	set_segment(&s->cs, (uint16_t)(vector << 8), code16, 0xFFFF);
+	s->cs.base = (uint64_t)vector << 12;
+	set_segment(&s->ds, 0, data16, 0xFFFF);
+	set_segment(&s->es, 0, data16, 0xFFFF);
+	set_segment(&s->ss, 0, data16, 0xFFFF);
+	set_segment(&s->fs, 0, data16, 0xFFFF);
+	set_segment(&s->gs, 0, data16, 0xFFFF);
+	set_segment(&s->tr, 0, SEG_TSS64_BUSY, 0xFFFF);
+	set_segment(&s->ldtr, 0, SEG_LDT, 0xFFFF);
+	s->gdtr.base = 0;
+	s->gdtr.limit = 0xFFFF;
+	s->idtr.base = 0;
+	s->idtr.limit = 0xFFFF;
+	s->cpl = 0;
+	s->cr0 = CR0_ET | CR0_NW_CD_RESET;
+	s->cr2 = 0;
+	s->cr3 = 0;
+	s->cr4 = 0;
+	s->efer = EFER_SVME; /* VMRUN requires it; the guest reads EFER without it */
+	s->rflags = RFLAGS_RESERVED1;
+	s->rip = 0;
+	s->dr6 = 0xFFFF0FF0;
+	s->dr7 = 0x400;
+	s->g_pat = 0x0007040600070406ull;
+	v->control.event_inject = 0;
+	v->control.interrupt_shadow = 0;
+	v->control.tlb_control = 1; /* flush: a new address space */
+	memset(&c->regs, 0, sizeof(c->regs));
+	/* EDX after INIT holds the processor signature (CPUID.1:EAX). */
+	c->regs.rdx = cpuid(1, 0).eax;
+	c->regs.rsp = 0;
 }

@@ -153,6 +153,8 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one 4 KiB page");
 #define SVM_IOIO_SZ32 (1u << 6)
 #define SVM_IOIO_PORT_SHIFT 16
 
+#define TLB_CONTROL_FLUSH_ALL 1 /* TLB_CONTROL: flush every ASID (APM vol. 2, 15.16.1) */
+
 /* INTERRUPT_SHADOW bit 0: the guest is in an interrupt shadow (APM vol. 2, 15.21.5). */
 #define SVM_INTERRUPT_SHADOW 1ull
 

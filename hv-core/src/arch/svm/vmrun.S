@@ -1,11 +1,12 @@
 /*
- * void svm_world_switch(struct guest_regs *regs, uint64_t vmcb_pa)
+ * void svm_world_switch(struct guest_regs *regs, uint64_t vmcb_pa, uint64_t host_save_pa)
  *
- * Loads the guest GPRs (RAX and RSP come from the VMCB), VMLOADs the guest's FS/GS/TR/LDTR/
- * KernelGsBase/STAR/LSTAR/CSTAR/SFMASK/SYSENTER state, VMRUNs, VMSAVEs it back and stores
- * the guest GPRs. After #VMEXIT the CPU has restored the host RSP and RAX (= VMCB address)
- * from the host save area (AMD APM vol. 2, 15.5 "VMRUN Instruction", 15.6 "#VMEXIT"). The
- * hypervisor never uses the VMLOAD-managed state itself, so it is not saved for the host.
+ * VMSAVEs the host's FS/GS/TR/LDTR/KernelGsBase/STAR/LSTAR/CSTAR/SFMASK/SYSENTER state to
+ * host_save_pa (the GS base is how this_cpu() finds the CPU's struct), loads the guest GPRs
+ * (RAX and RSP come from the VMCB), VMLOADs the guest's copy of that state, VMRUNs, VMSAVEs
+ * it back, stores the guest GPRs and VMLOADs the host's state again. After #VMEXIT the CPU
+ * has restored the host RSP and RAX (= VMCB address) from the host save area (AMD APM vol.
+ * 2, 15.5 "VMRUN Instruction", 15.6 "#VMEXIT", 15.5.2 "VMSAVE and VMLOAD Instructions").
  */
 #define R_RAX 0
 #define R_RBX 8
@@ -33,8 +34,11 @@ svm_world_switch:
 	pushq %r13
 	pushq %r14
 	pushq %r15
+	pushq %rdx
 	pushq %rdi
 
+	movq %rdx, %rax
+	vmsave %rax
 	movq %rsi, %rax
 	movq R_RBX(%rdi), %rbx
 	movq R_RCX(%rdi), %rcx
@@ -74,6 +78,8 @@ svm_world_switch:
 	movq %rax, R_RDI(%rdi)
 
 	addq $8, %rsp
+	popq %rax
+	vmload %rax
 	popq %r15
 	popq %r14
 	popq %r13

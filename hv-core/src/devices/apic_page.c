@@ -1,0 +1,154 @@
+/*
+ * apic_page.c - the write-protected xAPIC page (include/apic_page.h). A write there exits
+ * with a nested page fault; the writing instruction is decoded (there is no decode assist
+ * under QEMU TCG) and emulated against the real APIC through the hypervisor's own mapping,
+ * so the guest sees exactly the effect its write has on bare metal - except for INIT and
+ * STARTUP IPIs, which apic_ipi.c emulates.
+ */
+#include "apic_page.h"
+#include "guest_memory.h"
+#include "insn_exit.h"
+#include "lapic.h"
+#include "log.h"
+#include "mmio_decode.h"
+#include "phys_window.h"
+#include "vcpu.h"
+#include "x86.h"
+
+static volatile uint64_t trapped_page = ~0ull;
+
+void apic_page_init(void)
+{
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
+	if (vcpu_npt_set_writable(base, false))
+		hv_panic("cannot write-protect the local APIC page at %lx", base);
+	trapped_page = base;
+	hv_log("local APIC page %lx: guest writes trapped (ICR emulation)", base);
+}
+
+void apic_page_moved(uint64_t new_base)
+{
+	uint64_t old = trapped_page;
+	new_base &= APIC_BASE_ADDR_MASK;
+	if (new_base == old)
+		return;
+	/* Another CPU's APIC may still live at the old page; Linux moves none. The newest
+	 * base is the one trapped. */
+	if (old != ~0ull)
+		vcpu_npt_set_writable(old, true);
+	if (vcpu_npt_set_writable(new_base, false) == 0)
+		trapped_page = new_base;
+	else
+		trapped_page = ~0ull;
+	hv_log_guest("local APIC moved to %lx", new_base);
+}
+
+bool apic_page_contains(uint64_t gpa)
+{
+	return (gpa & APIC_BASE_ADDR_MASK) == trapped_page;
+}
+
+/* The register file in ModRM encoding order (mmio_decode.h) and back. */
+static void regs_to_array(const struct guest_regs *r, uint64_t a[MMIO_GPR_COUNT])
+{
+	a[MMIO_GPR_RAX] = r->rax; a[MMIO_GPR_RCX] = r->rcx; a[MMIO_GPR_RDX] = r->rdx;
+	a[MMIO_GPR_RBX] = r->rbx; a[MMIO_GPR_RSP] = r->rsp; a[MMIO_GPR_RBP] = r->rbp;
+	a[MMIO_GPR_RSI] = r->rsi; a[MMIO_GPR_RDI] = r->rdi; a[MMIO_GPR_R8] = r->r8;
+	a[MMIO_GPR_R9] = r->r9; a[MMIO_GPR_R10] = r->r10; a[MMIO_GPR_R11] = r->r11;
+	a[MMIO_GPR_R12] = r->r12; a[MMIO_GPR_R13] = r->r13; a[MMIO_GPR_R14] = r->r14;
+	a[MMIO_GPR_R15] = r->r15;
+}
+
+static void array_to_regs(const uint64_t a[MMIO_GPR_COUNT], struct guest_regs *r)
+{
+	r->rax = a[MMIO_GPR_RAX]; r->rcx = a[MMIO_GPR_RCX]; r->rdx = a[MMIO_GPR_RDX];
+	r->rbx = a[MMIO_GPR_RBX]; r->rsp = a[MMIO_GPR_RSP]; r->rbp = a[MMIO_GPR_RBP];
+	r->rsi = a[MMIO_GPR_RSI]; r->rdi = a[MMIO_GPR_RDI]; r->r8 = a[MMIO_GPR_R8];
+	r->r9 = a[MMIO_GPR_R9]; r->r10 = a[MMIO_GPR_R10]; r->r11 = a[MMIO_GPR_R11];
+	r->r12 = a[MMIO_GPR_R12]; r->r13 = a[MMIO_GPR_R13]; r->r14 = a[MMIO_GPR_R14];
+	r->r15 = a[MMIO_GPR_R15];
+}
+
+/* Raw access to the real APIC page at the guest's address, any size (registers are 32 bits
+ * at 16-byte strides; other sizes behave as the hardware makes them). */
+static uint64_t real_read(struct cpu *c, uint64_t gpa, unsigned size)
+{
+	volatile uint8_t *p = phys_window_map(c->index, PHYS_SLOT_APIC, gpa, 1);
+	switch (size) {
+	case 1: return *p;
+	case 2: return *(volatile uint16_t *)p;
+	case 4: return *(volatile uint32_t *)p;
+	default: return *(volatile uint64_t *)p;
+	}
+}
+
+static void real_write(struct cpu *c, uint64_t gpa, unsigned size, uint64_t value)
+{
+	volatile uint8_t *p = phys_window_map(c->index, PHYS_SLOT_APIC, gpa, 1);
+	switch (size) {
+	case 1: *p = (uint8_t)value; break;
+	case 2: *(volatile uint16_t *)p = (uint16_t)value; break;
+	case 4: *(volatile uint32_t *)p = (uint32_t)value; break;
+	default: *(volatile uint64_t *)p = value; break;
+	}
+}
+
+static void register_write(struct cpu *c, uint64_t gpa, unsigned size, uint64_t value)
+{
+	unsigned offset = (unsigned)(gpa & 0xFFF);
+	if (offset == LAPIC_ICR_HIGH && size == 4) {
+		c->guest_icr_high = (uint32_t)value;
+		real_write(c, gpa, size, value);
+	} else if (offset == LAPIC_ICR_LOW && size == 4) {
+		apic_ipi_guest_icr(c, (uint32_t)value, c->guest_icr_high >> 24, false);
+	} else {
+		real_write(c, gpa, size, value);
+	}
+}
+
+void apic_page_write(struct cpu *c, uint64_t gpa)
+{
+	uint8_t bytes[INSN_MAX_LENGTH];
+	unsigned n = guest_fetch_instruction(c, bytes);
+	struct mmio_insn in;
+	switch (mmio_decode(bytes, n, vcpu_code_bits(c), &in)) {
+	case MMIO_OK:
+		break;
+	case MMIO_TOO_LONG:
+		vcpu_inject_exception(c, X86_VECTOR_GP, true, 0);
+		return;
+	case MMIO_TRUNCATED:
+		return; /* the code changed under us: re-execute */
+	case MMIO_UNSUPPORTED:
+		/* A write to the APIC by an instruction other than MOV/XCHG (string, SSE/AVX
+		 * stores ...): no real kernel does this; it gets #GP rather than an unchecked
+		 * write behind the hypervisor's back. */
+		hv_log_guest("cpu %u: unsupported write to the local APIC page at %lx (rip %lx): #GP",
+			     c->index, gpa, vcpu_rip(c));
+		vcpu_inject_exception(c, X86_VECTOR_GP, true, 0);
+		return;
+	}
+	if (mmio_lock_faults(&in)) {
+		vcpu_inject_exception(c, X86_VECTOR_UD, false, 0);
+		return;
+	}
+	uint64_t regs[MMIO_GPR_COUNT];
+	regs_to_array(&c->regs, regs);
+	switch (in.op) {
+	case MMIO_STORE:
+		register_write(c, gpa, in.size, mmio_store_value(&in, regs));
+		break;
+	case MMIO_LOAD:
+		mmio_apply_load(&in, regs, real_read(c, gpa, in.size));
+		break;
+	case MMIO_XCHG: {
+		uint64_t old = real_read(c, gpa, in.size);
+		register_write(c, gpa, in.size, mmio_store_value(&in, regs));
+		mmio_apply_load(&in, regs, old);
+		break;
+	}
+	}
+	array_to_regs(regs, &c->regs);
+	vcpu_skip_instruction(c, in.length);
+	insn_exit_done(c);
+}

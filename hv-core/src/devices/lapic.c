@@ -1,0 +1,60 @@
+/*
+ * lapic.c - the hypervisor's own local-APIC access (include/lapic.h). The mode and the base
+ * address are read from IA32_APIC_BASE on every access, because the guest owns that MSR and
+ * may move or reconfigure the APIC (msr_policy.c validates what it writes). The xAPIC page is
+ * reached through this CPU's physical window, mapped uncached, wherever it lies.
+ */
+#include "lapic.h"
+#include "phys_window.h"
+#include "x86.h"
+
+#define MSR_X2APIC_BASE 0x800u /* x2APIC register = 0x800 + (xAPIC offset >> 4), SDM 10.12.1.2 */
+#define MSR_X2APIC_ICR 0x830u
+#define SEND_PENDING_SPINS 1000000u
+
+bool lapic_x2apic_mode(void)
+{
+	return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD;
+}
+
+static volatile uint32_t *xapic_reg(struct cpu *c, unsigned offset)
+{
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
+	volatile uint8_t *page = phys_window_map(c->index, PHYS_SLOT_APIC, base, 1);
+	return (volatile uint32_t *)(page + offset);
+}
+
+uint32_t lapic_read(struct cpu *c, unsigned offset)
+{
+	if (lapic_x2apic_mode())
+		return (uint32_t)rdmsr(MSR_X2APIC_BASE + (offset >> 4));
+	return *xapic_reg(c, offset);
+}
+
+void lapic_write(struct cpu *c, unsigned offset, uint32_t value)
+{
+	if (lapic_x2apic_mode())
+		wrmsr(MSR_X2APIC_BASE + (offset >> 4), value);
+	else
+		*xapic_reg(c, offset) = value;
+}
+
+uint32_t lapic_id(struct cpu *c)
+{
+	if (lapic_x2apic_mode())
+		return (uint32_t)rdmsr(MSR_X2APIC_BASE + (LAPIC_ID >> 4));
+	return *xapic_reg(c, LAPIC_ID) >> 24;
+}
+
+void lapic_send_icr(struct cpu *c, uint32_t low, uint32_t destination)
+{
+	if (lapic_x2apic_mode()) {
+		/* One 64-bit write, destination in bits 63:32 (SDM 10.12.9). */
+		wrmsr(MSR_X2APIC_ICR, ((uint64_t)destination << 32) | low);
+		return;
+	}
+	for (unsigned i = 0; i < SEND_PENDING_SPINS && (*xapic_reg(c, LAPIC_ICR_LOW) & ICR_SEND_PENDING); i++)
+		cpu_relax();
+	*xapic_reg(c, LAPIC_ICR_HIGH) = destination << 24;
+	*xapic_reg(c, LAPIC_ICR_LOW) = low;
+}
