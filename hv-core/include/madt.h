@@ -24,7 +24,7 @@
 
 /*
  * The processors the MADT lists, in table order (firmware lists the boot processor first,
- * ACPI 6.5, 5.2.12.1), each APIC ID once.
+ * ACPI 6.5, 5.2.12.1), each APIC ID once (enabled if any of its structures says so).
  *
  * enabled[i] tells the two kinds of listed processor apart (Local APIC Flags, 5.2.12.2):
  *  - true: Enabled, the processor is present and ready for use;

@@ -27,7 +27,7 @@
 #define XSDT_SIGNATURE "XSDT"
 #define XSDT_ENTRY_SIZE 8
 
-/* 5.2.12 "Multiple APIC Description Table (MADT)", Table 5.19. */
+/* 5.2.12 "Multiple APIC Description Table (MADT)". */
 #define MADT_SIGNATURE "APIC"
 #define MADT_LOCAL_INTERRUPT_CONTROLLER_ADDRESS 36
 #define MADT_HEADER_LENGTH 44 /* header, Local Interrupt Controller Address, Flags */
@@ -54,7 +54,7 @@
 #define X2APIC_FLAGS 8
 #define X2APIC_LENGTH 16
 
-/* 5.2.12.2, Table 5.23 "Local APIC Flags" (shared by the x2APIC structure). Online Capable
+/* 5.2.12.2 "Local APIC Flags" (shared by the x2APIC structure). Online Capable
  * came with ACPI 6.3; before, bit 1 was reserved and zero, so it is read without looking at
  * the MADT revision (which is no reliable guide: ACPI 6.2b tables say revision 45). */
 #define LAPIC_FLAG_ENABLED (1u << 0)
@@ -162,7 +162,7 @@ static int parse_structure(const uint8_t *s, uint8_t len, struct madt_cpus *out)
 		out->lapic_address = load_le64(s + LOCAL_APIC_OVERRIDE_ADDRESS);
 		return MADT_OK;
 	default:
-		return MADT_OK; /* I/O APICs, overrides, NMIs ...: not processors */
+		return MADT_OK; /* I/O APICs, interrupt source overrides, NMIs ...: not processors */
 	}
 }
 
