@@ -44,8 +44,13 @@ struct exit_stats {
 	/* One-second windows for the rates reported by status. */
 	uint64_t window_start_tsc, window_rdtsc, window_exits, window_timed, window_cycles;
 	uint64_t last_rdtsc_per_s, last_exits_per_s, last_ns_per_exit;
+	uint64_t window_apic, last_apic_per_s;
 	uint64_t reexecutions; /* exits whose instruction was re-executed (insn_exit.c) */
 	uint64_t injected;     /* faults injected for guest instructions (#UD, #GP, #PF) */
+	/* Speed-change propagation: the epoch count this CPU last read the clock under, and the
+	 * real time from the newest change to this CPU's first read under it. */
+	uint64_t epochs_seen;
+	uint64_t switch_seen_cycles;
 };
 
 /* The guest CPU's run state (Intel SDM vol. 3A, 8.4 "Multiple-Processor (MP)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cpu.h"
 #include "vtime.h"
 
 /* Real TSC ticks per second, measured against the PIT at boot. */
@@ -31,6 +32,9 @@ void guest_time_state(struct vtime_state *out);
 bool guest_time_virtualised(void);
 /* The speed a user asked for: the current one when armed, the pending one before. */
 void guest_time_requested(uint64_t *p, uint64_t *q);
+/* Called on every guest clock read: the first read under a new epoch records how long after
+ * the speed change it came (status: per-CPU "switch_seen_us"). */
+void guest_time_note_read(struct cpu *c, uint64_t real);
 /* The real-TSC skew of `cpu` against the boot CPU, measured when it started (smp.c). */
 int guest_time_set_cpu_offset(unsigned cpu, int64_t offset);
 int guest_time_write_tsc(unsigned cpu, uint64_t real, uint64_t value);

@@ -47,6 +47,11 @@ uint32_t lapic_read(struct cpu *c, unsigned offset);
 void lapic_write(struct cpu *c, unsigned offset, uint32_t value);
 /* This CPU's APIC ID (8 bits in xAPIC mode, 32 in x2APIC mode). */
 uint32_t lapic_id(struct cpu *c);
+/* What an INIT does to the local APIC, applied by the hypervisor when it emulates one (the
+ * real APIC never sees the INIT): LVTs masked, timer stopped, TPR 0, in-service interrupts
+ * ended, APIC software-disabled (SDM vol. 3A, 10.4.7.3 "Local APIC State After an INIT
+ * Reset"). Requested (IRR) interrupts cannot be withdrawn by software and stay pending. */
+void lapic_reset_after_init(struct cpu *c);
 /* Sends an IPI: `low` is ICR bits 31:0, `destination` the APIC ID (or logical destination).
  * Waits (bounded) for the xAPIC's send-pending bit first, as the SDM requires. */
 void lapic_send_icr(struct cpu *c, uint32_t low, uint32_t destination);

@@ -92,7 +92,7 @@ static int64_t measure_tsc_offset(void)
 	for (uint64_t r = 1; r <= TSC_SYNC_ROUNDS; r++) {
 		uint64_t t0 = rdtsc();
 		__atomic_store_n(&sync_ping, r, __ATOMIC_SEQ_CST);
-		uint64_t deadline = t0 + now_ms_to_tsc(10);
+		uint64_t deadline = t0 + now_ms_to_tsc(100);
 		while (__atomic_load_n(&sync_pong, __ATOMIC_SEQ_CST) != r) {
 			if (rdtsc() > deadline) {
 				__atomic_store_n(&sync_ping, SYNC_DONE, __ATOMIC_SEQ_CST);

@@ -50,6 +50,8 @@ static void update_rates(struct cpu *c, uint64_t now)
 	s->last_rdtsc_per_s = (rdtsc_total - s->window_rdtsc) * tsc_hz() / elapsed;
 	s->last_exits_per_s = exits * tsc_hz() / elapsed;
 	s->last_ns_per_exit = timed ? cycles_to_ns((s->host_cycles - s->window_cycles) / timed) : 0;
+	s->last_apic_per_s = (s->count[EXIT_KIND_APIC] - s->window_apic) * tsc_hz() / elapsed;
+	s->window_apic = s->count[EXIT_KIND_APIC];
 	s->window_start_tsc = now;
 	s->window_rdtsc = rdtsc_total;
 	s->window_exits = s->total;
@@ -57,8 +59,6 @@ static void update_rates(struct cpu *c, uint64_t now)
 	s->window_cycles = s->host_cycles;
 }
 
-/* One JSON line, written in pieces (hv_reply) so that it arrives whole whatever the
- * counters hold: the log's line limit does not apply to replies. */
 static const char *state_name(uint32_t state)
 {
 	switch (state) {
@@ -120,10 +120,12 @@ static void reply_status(struct cpu *c)
 		const struct cpu *t = cpu_at(i);
 		const struct exit_stats *ts = &t->stats;
 		hv_reply("%s{\"cpu\":%u,\"apic_id\":%u,\"state\":\"%s\",\"exits_total\":%lu,"
-			 "\"exits_per_s\":%lu,\"rdtsc\":%lu,\"rdtscp\":%lu,\"hlt\":%lu,\"apic\":%lu}",
+			 "\"exits_per_s\":%lu,\"rdtsc\":%lu,\"rdtscp\":%lu,\"hlt\":%lu,\"apic\":%lu,"
+			 "\"apic_per_s\":%lu,\"switch_seen_us\":%lu}",
 			 i ? "," : "", i, t->apic_id, state_name(t->run_state), ts->total,
 			 ts->last_exits_per_s, ts->count[EXIT_KIND_RDTSC], ts->count[EXIT_KIND_RDTSCP],
-			 ts->count[EXIT_KIND_HLT], ts->count[EXIT_KIND_APIC]);
+			 ts->count[EXIT_KIND_HLT], ts->count[EXIT_KIND_APIC], ts->last_apic_per_s,
+			 cycles_to_ns(ts->switch_seen_cycles) / 1000);
 	}
 	hv_reply("]}");
 	hv_reply_end();

@@ -12,6 +12,7 @@
 #include "x86.h"
 
 static struct vtime_clock clock;
+static volatile uint64_t last_change_tsc; /* reference real TSC of the newest speed change */
 static uint64_t grace_deadline; /* real TSC; 0 = no automatic arming */
 static bool tsc_written;
 
@@ -46,7 +47,10 @@ static const char *speed_error(int err)
 int guest_time_set_speed(uint64_t p, uint64_t q, const char *who, enum time_requester from)
 {
 	void (*log)(const char *, ...) = from == FROM_GUEST ? hv_log_guest : hv_log;
-	int err = vtime_set_speed(&clock, reference_now(), p, q);
+	uint64_t now = reference_now();
+	int err = vtime_set_speed(&clock, now, p, q);
+	if (!err)
+		last_change_tsc = now;
 	if (err)
 		log("speed %lu/%lu from %s refused: %s", p, q, who, speed_error(err));
 	else if (vtime_armed(&clock))
@@ -60,7 +64,9 @@ int guest_time_arm(const char *who, enum time_requester from)
 {
 	if (vtime_armed(&clock))
 		return VTIME_OK;
-	int err = vtime_arm(&clock, reference_now());
+	uint64_t now = reference_now();
+	int err = vtime_arm(&clock, now);
+	last_change_tsc = now;
 	struct vtime_state s;
 	vtime_get_state(&clock, &s);
 	(from == FROM_GUEST ? hv_log_guest : hv_log)("armed by %s, speed %lu/%lu", who, s.p, s.q);
@@ -113,4 +119,14 @@ int guest_time_write_tsc_adjust(unsigned cpu, int64_t value)
 int64_t guest_time_read_tsc_adjust(unsigned cpu)
 {
 	return vtime_read_tsc_adjust(&clock, cpu);
+}
+
+void guest_time_note_read(struct cpu *c, uint64_t real)
+{
+	uint64_t epochs = __atomic_load_n(&clock.seq, __ATOMIC_ACQUIRE) / 2;
+	if (epochs == c->stats.epochs_seen)
+		return;
+	c->stats.epochs_seen = epochs;
+	uint64_t ref = vtime_reference(&clock, c->index, real), change = last_change_tsc;
+	c->stats.switch_seen_cycles = ref > change ? ref - change : 0;
 }

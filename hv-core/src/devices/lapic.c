@@ -11,6 +11,14 @@
 #define MSR_X2APIC_BASE 0x800u /* x2APIC register = 0x800 + (xAPIC offset >> 4), SDM 10.12.1.2 */
 #define MSR_X2APIC_ICR 0x830u
 #define SEND_PENDING_SPINS 1000000u
+#define LAPIC_TPR 0x080
+#define LAPIC_SVR 0x0F0
+#define LAPIC_ISR 0x100
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_LVT_ERROR 0x370
+#define LAPIC_TIMER_INITIAL 0x380
+#define LVT_MASKED (1u << 16)
+#define SVR_RESET 0xFFu /* spurious vector 0xFF, APIC software-disabled */
 
 bool lapic_x2apic_mode(void)
 {
@@ -57,4 +65,23 @@ void lapic_send_icr(struct cpu *c, uint32_t low, uint32_t destination)
 		cpu_relax();
 	*xapic_reg(c, LAPIC_ICR_HIGH) = destination << 24;
 	*xapic_reg(c, LAPIC_ICR_LOW) = low;
+}
+
+void lapic_reset_after_init(struct cpu *c)
+{
+	/* LVT registers 0x320 (timer) .. 0x370 (error), one every 16 bytes; CMCI (0x2F0) is
+	 * left alone where it exists. */
+	for (unsigned reg = LAPIC_LVT_TIMER; reg <= LAPIC_LVT_ERROR; reg += 0x10)
+		lapic_write(c, reg, LVT_MASKED);
+	lapic_write(c, LAPIC_TIMER_INITIAL, 0);
+	lapic_write(c, LAPIC_TPR, 0);
+	for (unsigned i = 0; i < 256; i++) {
+		bool in_service = false;
+		for (unsigned w = 0; w < 8 && !in_service; w++)
+			in_service = lapic_read(c, LAPIC_ISR + 0x10 * w) != 0;
+		if (!in_service)
+			break;
+		lapic_write(c, LAPIC_EOI, 0);
+	}
+	lapic_write(c, LAPIC_SVR, SVR_RESET);
 }

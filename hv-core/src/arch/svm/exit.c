@@ -15,6 +15,7 @@
 #include "idle.h"
 #include "insn_exit.h"
 #include "io_emulate.h"
+#include "lapic.h"
 #include "log.h"
 #include "msr_policy.h"
 #include "power.h"
@@ -66,6 +67,7 @@ static void handle_rdtsc(struct cpu *c, bool reported_rdtscp)
 	    !insn_exit_decode(c, INSN_RDTSC, INSN_RDTSCP, &in))
 		return;
 	set_edx_eax(c, guest_time_read(c->index, real));
+	guest_time_note_read(c, real);
 	if (in.op == INSN_RDTSCP) {
 		count(c, EXIT_KIND_RDTSCP);
 		c->regs.rcx = (uint32_t)rdmsr(MSR_TSC_AUX);
@@ -290,9 +292,13 @@ void svm_run(struct cpu *c)
 	if (c->index == 0)
 		hv_log("guest starting");
 	for (;;) {
-		/* A guest INIT for this CPU: it goes back to waiting for a STARTUP IPI. */
-		if (__atomic_exchange_n(&c->pending_init, 0, __ATOMIC_SEQ_CST)) {
-			c->run_state = VCPU_WAIT_FOR_SIPI;
+		/* A guest INIT for this CPU: it goes back to waiting for a STARTUP IPI. The state
+		 * changes before the request is consumed, so a sender always sees one of the two
+		 * and never drops the STARTUP that follows (apic_ipi.c). */
+		if (__atomic_load_n(&c->pending_init, __ATOMIC_SEQ_CST)) {
+			__atomic_store_n(&c->run_state, VCPU_WAIT_FOR_SIPI, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&c->pending_init, 0, __ATOMIC_SEQ_CST);
+			lapic_reset_after_init(c);
 			return;
 		}
 		v->save.rax = c->regs.rax;

@@ -121,6 +121,6 @@ void svm_sync_tsc_intercepts(struct cpu *c)
 	if (!(v->control.intercept_misc1 & SVM_INTERCEPT_RDTSC) && guest_time_virtualised()) {
 		v->control.intercept_misc1 |= SVM_INTERCEPT_RDTSC;
 		v->control.intercept_misc2 |= SVM_INTERCEPT_RDTSCP;
-		hv_log("RDTSC/RDTSCP now trapped");
+		hv_log("cpu %u: RDTSC/RDTSCP now trapped", c->index);
 	}
 }
