@@ -65,3 +65,20 @@ t.test('a lock directory whose owner has not written its pid yet is not stolen',
   await waiting;
   t.equal(ran, true, 'taken over once the recorded owner is known to be gone');
 });
+
+t.test('an abort while waiting for the lock stops the wait without taking the lock', async (t) => {
+  const out = t.testdir();
+  const { InterruptedError } = await import('../../../src/errors.js');
+  let release!: () => void;
+  const holder = withBuildLock(out, () => new Promise<void>((r) => (release = r)), 5);
+  await new Promise((r) => setTimeout(r, 50));
+  const controller = new AbortController();
+  const waiting = withBuildLock(out, async () => 'ran', 5, controller.signal).catch((e) => e);
+  await new Promise((r) => setTimeout(r, 50));
+  controller.abort(new InterruptedError('interrupted by SIGINT'));
+  const err = await waiting;
+  t.type(err, InterruptedError);
+  release();
+  await holder;
+  await t.rejects(stat(join(out, '.build.lock')), 'the holder released the lock; the aborted waiter never took it');
+});

@@ -8,6 +8,7 @@ import { MANIFEST_PATH, readManifest } from '../../../src/provision/manifest.js'
 import { DirTarget } from '../../../src/provision/target-dir.js';
 import { Transaction, removeStateDir, revertManifest } from '../../../src/provision/transaction.js';
 import type { Operation } from '../../../src/provision/types.js';
+import { InterruptedError } from '../../../src/errors.js';
 
 const UNIT = '[Unit]\nDescription=test\n[Service]\nExecStart=/bin/busybox true\n[Install]\nWantedBy=multi-user.target\n';
 
@@ -131,4 +132,44 @@ t.test('a failure rolls back this run only, keeping an earlier run and its manif
   t.equal(await readFile(join(root, MANIFEST_PATH), 'utf8'), manifestText, 'manifest of the first run restored');
   t.equal(await hash(root), afterFirst, 'back to the state after the first run');
   t.notOk(existsSync(join(root, 'etc/other')));
+});
+
+t.test('an abort stops before the next operation: rollback restores the start of the run', async (t) => {
+  const { root, target } = await fixture(t);
+  const pristine = await hash(root);
+  const controller = new AbortController();
+  const applied: number[] = [];
+  const tx = await Transaction.begin(target, {
+    signal: controller.signal,
+    afterOperation: async (n) => {
+      applied.push(n);
+      if (n === 2) controller.abort(new InterruptedError('interrupted by SIGINT'));
+    },
+  });
+  const err = await tx.apply([write('/etc/config', 'new\n', 0o640), write('/etc/deep/new/file', 'created\n'), enable]).catch((e) => e);
+  t.type(err, InterruptedError);
+  t.equal(err.message, 'interrupted by SIGINT');
+  t.same(applied, [1, 2], 'the third operation never started');
+  t.notOk(existsSync(join(root, 'etc/systemd/system/multi-user.target.wants/demo.service')));
+  await tx.rollback();
+  t.equal(await hash(root), pristine);
+});
+
+t.test('a command stopped mid-run by the abort has its partial changes undone too', async (t) => {
+  const { root, target } = await fixture(t);
+  const pristine = await hash(root);
+  const controller = new AbortController();
+  const slow: Operation = { op: 'command', action: 'cmdline', why: 'slow', argv: ['/bin/busybox', 'sh', '-c', 'echo partial > /etc/config; exec /bin/busybox sleep 30'], touches: ['/etc/config'] };
+  const tx = await Transaction.begin(target, { signal: controller.signal });
+  const started = Date.now();
+  const pending = tx.apply([write('/etc/other', 'x\n'), slow]).catch((e) => e);
+  // Wait until the command has written, then interrupt it.
+  while ((await readFile(join(root, 'etc/config'), 'utf8')) !== 'partial\n') await new Promise((r) => setTimeout(r, 20));
+  controller.abort(new InterruptedError('interrupted by SIGTERM'));
+  const err = await pending;
+  t.type(err, InterruptedError);
+  t.ok(Date.now() - started < 20_000, 'the command was stopped, not waited for');
+  t.equal(await readFile(join(root, 'etc/config'), 'utf8'), 'old\n', 'the half-run command\'s change is undone at once');
+  await tx.rollback();
+  t.equal(await hash(root), pristine);
 });
