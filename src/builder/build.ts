@@ -69,6 +69,7 @@ async function runStep(state: BuildState, def: StepDef, log: (l: string) => void
   const inputs = await def.inputs();
   if (await upToDate(state, def.step, inputs, def.outputs)) return { step: def.step, status: 'up-to-date', ms: Date.now() - t0 };
   log(`building ${def.step} ...`);
+  throwIfInterrupted(signal); // hashing the inputs can take a while: check again before making
   const detail = await def.make();
   record(state, def.step, inputs);
   return { step: def.step, status: 'built', ms: Date.now() - t0, ...(detail ? { detail } : {}) };

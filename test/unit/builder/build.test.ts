@@ -54,3 +54,30 @@ t.test('bad input is a usage error before anything is built', async (t) => {
   await t.rejects(build({ append: 'a"b' }), UsageError);
   await t.rejects(build({ hvArgs: 'x;y' }), UsageError);
 });
+
+t.test('an abort stops the build at the running step, keeps finished steps and releases the lock', async (t) => {
+  const { InterruptedError } = await import('../../../src/errors.js');
+  const { existsSync } = await import('node:fs');
+  const out = t.testdir({ bzImage: 'not really a kernel', 'initrd.img': 'not really an initramfs' });
+  const opts = { out, kernel: join(out, 'bzImage'), initrd: join(out, 'initrd.img') };
+  /** A build that is interrupted as soon as step `at` starts; resolves with its error and log. */
+  const interruptedAt = async (at: string): Promise<{ err: InstanceType<typeof InterruptedError>; lines: string[] }> => {
+    const controller = new AbortController();
+    const lines: string[] = [];
+    const log = (line: string): void => {
+      lines.push(line);
+      if (line === `building ${at} ...`) controller.abort(new InterruptedError('interrupted by SIGINT'));
+    };
+    return { err: await build({ ...opts, signal: controller.signal, log }).catch((e) => e), lines };
+  };
+  const first = await interruptedAt('kernel');
+  t.type(first.err, InterruptedError);
+  t.equal(first.err.exitCode, 130);
+  t.equal(first.err.message, 'interrupted by SIGINT; the build stopped at step kernel (finished: agent) and released its lock');
+  t.notOk(existsSync(join(out, '.build.lock')), 'the lock is released');
+  t.ok(existsSync(join(out, 'guest', 'tsx-hv-agent')), 'the finished step\'s output is there');
+  t.notOk(existsSync(join(out, 'guest', 'vmlinuz')), 'the interrupted step made nothing');
+  const second = await interruptedAt('initrd');
+  t.equal(second.err.message, 'interrupted by SIGINT; the build stopped at step initrd (finished: agent, kernel) and released its lock');
+  t.same(second.lines, ['building kernel ...', 'building initrd ...'], 'the finished agent is not built again; the interrupted kernel is');
+});
