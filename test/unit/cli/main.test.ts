@@ -130,3 +130,11 @@ t.test('a command sets a non-zero exit code through its Output', async (t) => {
   const r = await cli(['check'], [failing]);
   t.same([r.code, r.out], [1, '1 check failed\n']);
 });
+
+t.test('no command sets process.exitCode: the bin shim sets it from main(), which would overwrite it', async (t) => {
+  const { readdirSync } = await import('node:fs');
+  const files = readdirSync('src', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  t.ok(files.length > 50, 'the scan sees the sources');
+  for (const f of files) t.notMatch(readFileSync(`src/${f}`, 'utf8'), /process\.exitCode\s*=[^=]/, `src/${f} leaves the exit code to Output.exitCode`);
+  t.match(readFileSync('bin/tsx-hv.js', 'utf8'), /process\.exitCode = await main\(process\.argv\);/, 'the shim takes main()\'s result');
+});
