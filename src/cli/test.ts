@@ -13,7 +13,7 @@ import { junitXml } from '../scenario/reporters/junit.js';
 import { ndjsonFileReporter } from '../scenario/reporters/ndjson.js';
 import { tapReporter } from '../scenario/reporters/tap.js';
 import { parseSpeed } from '../control/speed.js';
-import type { Scenario } from '../scenario/schema.js';
+import { MAX_CPUS, type Scenario } from '../scenario/schema.js';
 import type { Register } from './main.js';
 import type { Output } from './output.js';
 
@@ -27,6 +27,7 @@ interface TestFlags {
   junit?: string;
   samples?: string;
   tolerance?: string;
+  cpus?: string;
   media?: string;
 }
 
@@ -57,7 +58,9 @@ async function test(out: Output, flags: TestFlags): Promise<void> {
   const scenarios: Scenario[] = await loadScenarios(files);
   if (flags.speed !== undefined || files.length === 0) {
     const tolerancePct = flags.tolerance === undefined ? undefined : positive('--tolerance', flags.tolerance);
-    scenarios.unshift(builtinScenario(parseSpeed(flags.speed ?? '60'), { tolerancePct }));
+    const cpus = flags.cpus === undefined ? undefined : positive('--cpus', flags.cpus, true);
+    if (cpus !== undefined && cpus > MAX_CPUS) throw new UsageError(`--cpus must be at most ${MAX_CPUS}, not ${cpus}`);
+    scenarios.unshift(builtinScenario(parseSpeed(flags.speed ?? '60'), { tolerancePct, machine: cpus === undefined ? undefined : { cpus } }));
   }
   if (flags.media) for (const s of scenarios) s.machine.media ??= flags.media;
   // Build progress (a first build downloads a kernel and compiles): on the terminal, else with --verbose.
@@ -86,6 +89,7 @@ export const registerTest: Register = (program: Command, output: () => Output) =
     .addOption(new Option('--validate', 'only check scenario files (the --scenario ones, else the shipped ones); exit 2 if one is invalid'))
     .addOption(new Option('-j, --jobs <n>', 'scenarios to run at the same time (each boots its own machine)').default('1'))
     .addOption(new Option('--tolerance <percent>', 'allowed speed error of the built-in scenario (default 2)'))
+    .addOption(new Option('--cpus <n>', `virtual CPUs of the built-in scenario's machine, 1-${MAX_CPUS} (default 1); scenario files set machine.cpus`))
     .addOption(new Option('--media <file>', 'boot this media instead of building build/media/tsx-hv.iso'))
     .addOption(new Option('--tap', 'TAP version 13 on stdout'))
     .addOption(new Option('--junit <file>', 'also write a JUnit XML report to file'))
@@ -98,6 +102,7 @@ Exit codes: 0 all passed, 1 a check failed, 2 invalid scenario or usage, 77 engi
 Examples:
   $ tsx-hv test --speed 60                    the main check: does the guest's time run 60x?
   $ tsx-hv test --speed 1/10 --json           slow-down, one JSON document on stdout
+  $ tsx-hv test --speed 60 --cpus 4           the same on a 4-CPU guest (every CPU under the hypervisor)
   $ tsx-hv test --scenario scenarios/speed-ladder.yaml --junit report.xml
   $ tsx-hv test --validate --scenario my.yaml`,
     )

@@ -77,6 +77,8 @@ export const DEFAULT_SLEEP_TOLERANCE_PCT = 15;
 /** Boot to agent ready takes 30-100 s under QEMU TCG with RDTSC trapping on a loaded 2-core host (measured). */
 export const DEFAULT_BOOT_TIMEOUT_S = 300;
 export const DEFAULT_HOTKEY_GAP_S = 0.05;
+/** The hypervisor runs every CPU the MADT lists; QEMU's -smp limit in qemu-args.ts is the same. */
+export const MAX_CPUS = 64;
 
 /** Only the type here: the value is checked by parseSpeed (src/control/speed.ts), the one speed parser. */
 const speedSchema = {
@@ -136,7 +138,7 @@ export const scenarioSchema = {
       additionalProperties: false,
       properties: {
         engine: { enum: ['qemu'] },
-        cpus: { type: 'integer', minimum: 1, maximum: 1 },
+        cpus: { type: 'integer', minimum: 1, maximum: MAX_CPUS },
         memory: { type: 'string', pattern: '^[1-9][0-9]*[MG]$' },
         media: { type: 'string', minLength: 1 },
         hypervisor: { type: 'string' },

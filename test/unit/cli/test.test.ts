@@ -45,6 +45,9 @@ t.test('usage errors exit 2', async (t) => {
   t.match(await cli('test', '-j', '0', '--media', 'x'), { code: 2, err: /-j must be a positive whole number, not "0"/ });
   t.match(await cli('test', '--speed', 'fast', '--media', 'x'), { code: 2, err: /^error: speed "fast" is not a speed: use a whole number \(60\), a fraction P\/Q \(1\/10\) or a decimal with at most 6 digits after the point \(0.5\)\nhint: e.g. 60, 1\/10 or 0.5/ });
   t.match(await cli('test', '--tolerance', '-1', '--media', 'x'), { code: 2, err: /--tolerance must be a positive number/ });
+  t.match(await cli('test', '--cpus', '0', '--media', 'x'), { code: 2, err: /--cpus must be a positive whole number, not "0"/ });
+  t.match(await cli('test', '--cpus', '1.5', '--media', 'x'), { code: 2, err: /--cpus must be a positive whole number, not "1.5"/ });
+  t.match(await cli('test', '--cpus', '65', '--media', 'x'), { code: 2, err: /--cpus must be at most 64, not 65/ });
 });
 
 t.test('without an emulator every scenario is skipped with exit 77, in every output format', async (t) => {
@@ -78,4 +81,8 @@ t.test('without an emulator every scenario is skipped with exit 77, in every out
   const tap = await cli('test', '--media', media, '--tap', '--speed', '1/2');
   t.equal(tap.code, 77);
   t.match(tap.out, /^TAP version 13\nok 1 - speed-1-2: boot \(qemu, 512M\) # SKIP qemu-system-x86_64 is not installed/);
+
+  const smp = await cli('test', '--media', media, '--tap', '--speed', '60', '--cpus', '4');
+  t.equal(smp.code, 77);
+  t.match(smp.out, /^TAP version 13\nok 1 - speed-60: boot \(qemu, 512M, 4 CPUs\) # SKIP/, '--cpus sets the built-in scenario\'s machine');
 });

@@ -62,7 +62,7 @@ t.test('the name defaults to the file name', async (t) => {
 t.test('every problem is reported with file, line, column and field', async (t) => {
   const p = problems(`name: bad
 machine:
-  cpus: 2
+  cpus: 65
   memry: 1G
 steps:
   - measure: 5
@@ -79,7 +79,7 @@ steps:
   - 7
 `);
   t.same(p, [
-    'x.yaml:3:9: machine.cpus: must be <= 1',
+    'x.yaml:3:9: machine.cpus: must be <= 64',
     'x.yaml:4:3: machine.memry: unknown field',
     'x.yaml:7:5: steps[0].tolerence: unknown field (a step has one action and its options)',
     'x.yaml:8:12: steps[1].speed: speed -1 is out of range: the hypervisor runs guests from 1/1000 to 10000 times real time',

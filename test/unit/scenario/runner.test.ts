@@ -73,6 +73,13 @@ t.test('a guest that never becomes ready times out at boot', async (t) => {
   t.notOk(engines[0]!.alive);
 });
 
+t.test('the boot step names the CPU count when the machine has more than one', async (t) => {
+  const one = await runScenarios([scenario('steps:\n  - measure: 1\n')], { boot: missingEngineBoot });
+  t.equal(one.scenarios[0]!.steps[0]!.name, 'boot (qemu, 512M)');
+  const four = await runScenarios([scenario('machine: {cpus: 4, memory: 1G}\nsteps:\n  - measure: 1\n')], { boot: missingEngineBoot });
+  t.equal(four.scenarios[0]!.steps[0]!.name, 'boot (qemu, 1G, 4 CPUs)');
+});
+
 t.test('a missing engine skips the scenario (exit 77)', async (t) => {
   const sum = await runScenarios([scenario('steps:\n  - measure: 1\n')], { boot: missingEngineBoot });
   t.equal(sum.exitCode, 77);
