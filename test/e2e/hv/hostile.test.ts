@@ -202,6 +202,7 @@ t.test('under tsx-hv at 60x: same outcomes, hardware rules, hypervisor alive and
       t.equal(h.shape, legal[1] ? 'tscp' : 'tsc', `${name}: EDX:EAX a TSC between its neighbours, upper halves 0, RCX ${legal[1] ? '= TSC_AUX' : 'kept'}, nothing else changed`);
     }
   }
+  t.match(hv.get('efer read')?.shape ?? '', /^read=ok sce lme lma nxe$/, 'EFER reads without SVME (the hypervisor keeps it set underneath)');
   t.notOk(m.hvLog.some((l) => l.includes('HOSTILE-OUTS-MARKER')), 'OUTS to the hidden UART never reaches the hypervisor port');
   t.ok(baselineMarker, '(the same OUTS did reach it on the baseline)');
 
