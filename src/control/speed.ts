@@ -72,7 +72,7 @@ function parseText(text: string, shown: string): Speed {
   if (fraction) {
     const [, signP, p, signQ, q] = fraction as unknown as [string, string, string, string, string];
     if (BigInt(q) === 0n) throw new UsageError(`speed ${shown} divides by zero`, SYNTAX_HINT);
-    return checked(shown, (signP === '-') !== (signQ === '-'), BigInt(p), BigInt(q));
+    return checked(shown, signP === '-' || signQ === '-', BigInt(p), BigInt(q));
   }
   const decimal = DECIMAL.exec(s);
   if (!decimal) throw invalid(shown);
@@ -102,7 +102,7 @@ export function parseSpeed(value: number | string | Speed): Speed {
   const shown = `${value.p}/${value.q}`;
   if (!Number.isSafeInteger(value.p) || !Number.isSafeInteger(value.q)) throw invalid(shown);
   if (value.q === 0) throw new UsageError(`speed ${shown} divides by zero`, SYNTAX_HINT);
-  return checked(shown, value.p < 0 !== value.q < 0, BigInt(Math.abs(value.p)), BigInt(Math.abs(value.q)));
+  return checked(shown, value.p < 0 || value.q < 0, BigInt(Math.abs(value.p)), BigInt(Math.abs(value.q)));
 }
 
 export function speedValue(s: Speed): number {
