@@ -69,6 +69,8 @@ export interface BootOptions {
   firmware?: 'bios' | 'uefi';
   /** Extra QEMU arguments (devices). */
   extraArgs?: readonly string[];
+  /** Guest CPUs (QEMU -smp); the engine's default when absent. */
+  cpus?: number;
 }
 
 /** Boots the standard media (with or without the hypervisor) to the agent's ready line. */
@@ -78,6 +80,7 @@ export async function bootToAgent(t: Test, opts: BootOptions = {}): Promise<Boot
     hypervisor: opts.hypervisor ?? true,
     firmware: opts.firmware ?? 'bios',
     ...(opts.extraArgs ? { extraArgs: opts.extraArgs } : {}),
+    ...(opts.cpus ? { cpus: opts.cpus } : {}),
   });
   t.teardown(async () => {
     await m.kill();
@@ -105,6 +108,30 @@ export interface HvStatusReply {
   host_ns_per_rdtsc_exit: number;
   /** Exceptions the hypervisor injected into the guest (#UD, #GP, #PF from emulation). */
   faults_injected?: number;
+  /** Instructions re-executed after an exit instead of emulated. */
+  reexecutions?: number;
+  /** Guest lines on the hypervisor log port: written, and dropped by the rate limit. */
+  log?: { guest_lines: number; guest_suppressed: number };
+  /** One entry per CPU in the MADT (every CPU runs under the hypervisor). */
+  cpus?: HvCpuStatus[];
+}
+
+export interface HvCpuStatus {
+  /** Index in the hypervisor (0 = boot CPU). */
+  cpu: number;
+  apic_id: number;
+  /** running: in the guest; wait-for-sipi: parked after an INIT until a STARTUP; offline: never started. */
+  state: 'running' | 'wait-for-sipi' | 'offline';
+  exits_total: number;
+  exits_per_s: number;
+  rdtsc: number;
+  rdtscp: number;
+  hlt: number;
+  /** Trapped guest writes to the local APIC page (exits of kind `apic`). */
+  apic: number;
+  apic_per_s: number;
+  /** Real microseconds from the newest speed change to this CPU's first clock read under it. */
+  switch_seen_us: number;
 }
 
 /** `status` on the control port, parsed. */

@@ -319,11 +319,27 @@ static const char *signal_name(int sig)
 	}
 }
 
+/* Which CPU a child runs on: children alternate between CPU 0 and 1 (when there is a CPU 1),
+ * unless `hb_fixed_cpu` names one. A child stays on its CPU, so RDTSC/RDTSCP and TSC_AUX reads
+ * within one case come from one CPU (each CPU has its own TSC and TSC_AUX). */
+#define SYS_sched_setaffinity 203
+static int hb_fixed_cpu = -1;
+static unsigned hb_children;
+static int pin_cpu(unsigned cpu)
+{
+	u64 mask = 1ul << cpu;
+	return sys(SYS_sched_setaffinity, 0, sizeof(mask), &mask) == 0;
+}
+
 /* fork + wait4: returns the raw wait status; the child runs fn(arg) and exits 0. */
 static int run_child(void (*fn)(void *), void *arg)
 {
+	unsigned cpu = hb_fixed_cpu >= 0 ? (unsigned)hb_fixed_cpu : hb_children % 2;
+	hb_children++;
 	long pid = sys(SYS_fork, 0, 0, 0);
 	if (pid == 0) {
+		if (!pin_cpu(cpu) && !pin_cpu(0))
+			sys_exit(91);
 		sys(SYS_alarm, 120, 0, 0);
 		fn(arg);
 		sys_exit(0);

@@ -11,6 +11,8 @@
  * differs from real hardware: those cases are listed in HARDWARE with the reason, and the
  * hypervisor must give the hardware outcome. Afterwards the hypervisor must answer `status`,
  * have logged no panic, and still run the guest at 60x (measured).
+ *
+ * TSXHV_HOSTILE_CPUS=N boots both machines with N CPUs (default: the engine's default).
  */
 import t, { type Test } from 'tap';
 import { fitSpeed, sampleClock } from '../../../src/scenario/measure.js';
@@ -18,6 +20,7 @@ import type { EngineMachine } from '../../../src/engines/machine.js';
 import { bootToAgent, buildGuestProgram, guestExec, hvStatus, installGuestFile, msrModule, panics } from './fixtures.js';
 
 const GROUPS = ['tsc', 'vmmcall', 'port', 'io', 'msr'] as const;
+const CPUS = process.env.TSXHV_HOSTILE_CPUS ? Number(process.env.TSXHV_HOSTILE_CPUS) : undefined;
 const MAGIC = 0x5453584800000000n;
 
 interface Outcome {
@@ -136,7 +139,7 @@ let baseline: Battery | undefined;
 let baselineMarker = false;
 
 t.test('baseline (no hypervisor): the battery runs and records QEMU TCG outcomes', async (t) => {
-  const { m } = await bootToAgent(t, { hypervisor: false });
+  const { m } = await bootToAgent(t, { hypervisor: false, ...(CPUS ? { cpus: CPUS } : {}) });
   await prepareGuest(t, m);
   baseline = await runBattery(m, true);
   t.ok(baseline.size > 200, `${baseline.size} cases ran`);
@@ -153,7 +156,7 @@ t.test('baseline (no hypervisor): the battery runs and records QEMU TCG outcomes
 
 t.test('under tsx-hv at 60x: same outcomes, hardware rules, hypervisor alive and at speed', async (t) => {
   if (!baseline) return t.fail('no baseline outcomes');
-  const { m } = await bootToAgent(t, { hypervisor: true });
+  const { m } = await bootToAgent(t, { hypervisor: true, ...(CPUS ? { cpus: CPUS } : {}) });
   t.match(await m.control('arm'), /^ok /);
   t.equal(await m.control('speed 60'), 'ok speed 60/1');
   await prepareGuest(t, m);
