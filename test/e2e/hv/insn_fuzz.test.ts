@@ -8,7 +8,8 @@
  * 15 bytes are #GP on both). The guest compares per sequence and prints a digest per 1000
  * sequences; only mismatches are shown in detail. The hypervisor must never panic.
  *
- * TSXHV_FUZZ_SEED and TSXHV_FUZZ_COUNT override the seed and the count.
+ * TSXHV_FUZZ_SEED and TSXHV_FUZZ_COUNT override the seed and the count; TSXHV_FUZZ_CPUS=N boots
+ * both machines with N CPUs (the children then alternate between CPU 0 and 1).
  */
 import t from 'tap';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -17,6 +18,7 @@ import { bootToAgent, buildGuestProgram, guestExec, hvStatus, installGuestFile, 
 
 const SEED = Number(process.env.TSXHV_FUZZ_SEED ?? 20261130);
 const COUNT = Number(process.env.TSXHV_FUZZ_COUNT ?? 100_000);
+const CPUS = process.env.TSXHV_FUZZ_CPUS ? Number(process.env.TSXHV_FUZZ_CPUS) : undefined;
 const RUN_TIMEOUT_MS = 20 * 60_000;
 
 interface FuzzRun {
@@ -59,7 +61,7 @@ let baselineRun: FuzzRun | undefined;
 const fuzzer = buildGuestProgram('insn_fuzz.c');
 
 t.test(`baseline: ${COUNT} sequences, seed ${SEED}`, async (t) => {
-  const { m, bootMs } = await bootToAgent(t, { hypervisor: false });
+  const { m, bootMs } = await bootToAgent(t, { hypervisor: false, ...(CPUS ? { cpus: CPUS } : {}) });
   await installGuestFile(m, '/tmp/insn_fuzz', fuzzer);
   const run = await runFuzz(m, '/tmp/base.out');
   t.comment(`baseline: boot ${(bootMs / 1000).toFixed(1)} s, fuzz ${(run.hostMs / 1000).toFixed(1)} s host time (${((run.hostMs * 1000) / COUNT).toFixed(0)} us per sequence); ${run.straddling} straddling, ${run.withLock} with LOCK; outcomes: ${run.outcomes}`);
@@ -75,7 +77,7 @@ t.test(`baseline: ${COUNT} sequences, seed ${SEED}`, async (t) => {
 
 t.test(`tsx-hv at 60x: the same ${COUNT} sequences end the hardware way, no panic`, async (t) => {
   if (!baselineCodes || !baselineRun) return t.fail('no baseline outcomes');
-  const { m, bootMs } = await bootToAgent(t, { hypervisor: true });
+  const { m, bootMs } = await bootToAgent(t, { hypervisor: true, ...(CPUS ? { cpus: CPUS } : {}) });
   t.match(await m.control('arm'), /^ok /);
   t.equal(await m.control('speed 60'), 'ok speed 60/1');
   await installGuestFile(m, '/tmp/insn_fuzz', fuzzer);
