@@ -8,6 +8,8 @@
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/builder/layout.js';
@@ -88,12 +90,14 @@ t.test('ctl: bad speeds and commands are 2, no machine is 1, a silent socket is 
   await expectExit(t, ['ctl', 'speed', '0'], 2, /^error: speed "0" is out of range: the hypervisor runs guests from 1\/1000 to 10000 times real time/);
   await expectExit(t, ['ctl', 'speed', '0.0000001'], 2, /^error: speed "0.0000001" is out of range/);
   await expectExit(t, ['ctl', 'bogus'], 2, /^error: unknown control command "bogus"/);
-  const dir = t.testdir();
+  // Unix socket paths must stay under 108 bytes: a short directory in /tmp, not tap's fixture path.
+  const dir = await mkdtemp(join(tmpdir(), 'tsx-hv-ctl-'));
+  t.teardown(async () => void (await rm(dir, { recursive: true, force: true })));
   await expectExit(t, ['ctl', 'status', '--socket', join(dir, 'none.sock')], 1, /^error: cannot talk to .*none.sock/);
   const silent = createServer(() => undefined);
   await new Promise<void>((resolve) => silent.listen(join(dir, 'silent.sock'), resolve));
-  t.teardown(() => void silent.close());
   await expectExit(t, ['ctl', 'status', '--socket', join(dir, 'silent.sock'), '--timeout', '0.5'], 124, /^error: no reply on .*silent.sock within 500 ms/);
+  silent.close();
 });
 
 t.test('test: an out-of-range speed, a malformed scenario and a missing file are 2', async (t) => {
