@@ -4,7 +4,7 @@ export * from './builder/index.js';
 export * from './provision/index.js';
 export * from './errors.js';
 export * from './doctor/index.js';
-export { run, type RunResult, type RunOptions } from './util/run.js';
+export { run, NODE, type RunResult, type RunOptions, type ProgramPath } from './util/run.js';
 export { findExecutable } from './util/which.js';
 export * from './engines/index.js';
 export * from './control/index.js';
