@@ -39,6 +39,22 @@ enum insn_status {
 	INSN_TOO_LONG,  /* longer than 15 bytes: #GP(0) */
 };
 
+/* The legacy and REX prefixes before an opcode (any order and number; a REX byte counts
+ * only right before the opcode, SDM vol. 2A, 2.2.1). */
+struct insn_prefixes {
+	unsigned count; /* prefix bytes: the opcode is bytes[count] */
+	bool lock, rep, repne, operand_size, address_size;
+	uint8_t segment; /* enum x86_segment: the last segment-override prefix, or SEG_NONE */
+	uint8_t rex;     /* the REX prefix in effect, or 0 */
+};
+
+/* Scans the prefixes; INSN_OK guarantees the opcode byte bytes[count] is available and
+ * within 15 bytes. Shared by every decoder of guest instructions (insn_decode, mmio_decode). */
+enum insn_status insn_scan_prefixes(const uint8_t *bytes, unsigned available, unsigned code_bits,
+				    struct insn_prefixes *out);
+/* The effective address size (16, 32 or 64) for code of `code_bits` with or without 67. */
+unsigned insn_address_bits(unsigned code_bits, bool address_size_prefix);
+
 struct insn {
 	enum insn_op op;
 	unsigned length;

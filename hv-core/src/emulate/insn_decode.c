@@ -64,7 +64,7 @@ static enum insn_op one_byte(uint8_t op, unsigned *extra)
 	}
 }
 
-static unsigned address_bits(unsigned code_bits, bool prefix)
+unsigned insn_address_bits(unsigned code_bits, bool prefix)
 {
 	if (code_bits == 64)
 		return prefix ? 32 : 64;
@@ -73,12 +73,11 @@ static unsigned address_bits(unsigned code_bits, bool prefix)
 	return prefix ? 32 : 16;
 }
 
-enum insn_status insn_decode(const uint8_t *bytes, unsigned available, unsigned code_bits,
-			     struct insn *out)
+enum insn_status insn_scan_prefixes(const uint8_t *bytes, unsigned available, unsigned code_bits,
+				    struct insn_prefixes *out)
 {
-	struct insn in = { .op = INSN_OTHER, .segment = SEG_NONE };
-	unsigned i = 0;
-	for (;; i++) {
+	struct insn_prefixes p = { .segment = SEG_NONE };
+	for (unsigned i = 0;; i++) {
 		if (i >= INSN_MAX_LENGTH)
 			return INSN_TOO_LONG;
 		if (i >= available)
@@ -86,26 +85,40 @@ enum insn_status insn_decode(const uint8_t *bytes, unsigned available, unsigned 
 		uint8_t b = bytes[i];
 		int seg = segment_prefix(b);
 		if (seg >= 0) {
-			in.segment = (uint8_t)seg;
+			p.segment = (uint8_t)seg;
 		} else if (b == PREFIX_LOCK) {
-			in.lock = true;
+			p.lock = true;
 		} else if (b == PREFIX_REP) {
-			in.rep = true;
+			p.rep = true;
 		} else if (b == PREFIX_REPNE) {
-			in.repne = true;
+			p.repne = true;
 		} else if (b == PREFIX_OPERAND_SIZE) {
-			in.operand_size_prefix = true;
+			p.operand_size = true;
 		} else if (b == PREFIX_ADDRESS_SIZE) {
-			in.address_size_prefix = true;
+			p.address_size = true;
 		} else if (code_bits == 64 && (b & 0xF0) == 0x40) {
-			in.rex = b;
+			p.rex = b;
 			continue; /* a REX byte stays in effect only if the opcode follows */
 		} else {
-			break;
+			p.count = i;
+			*out = p;
+			return INSN_OK;
 		}
-		in.rex = 0;
+		p.rex = 0;
 	}
-	unsigned length;
+}
+
+enum insn_status insn_decode(const uint8_t *bytes, unsigned available, unsigned code_bits,
+			     struct insn *out)
+{
+	struct insn_prefixes p;
+	enum insn_status st = insn_scan_prefixes(bytes, available, code_bits, &p);
+	if (st != INSN_OK)
+		return st;
+	struct insn in = { .op = INSN_OTHER, .segment = p.segment, .lock = p.lock, .rep = p.rep,
+			   .repne = p.repne, .operand_size_prefix = p.operand_size,
+			   .address_size_prefix = p.address_size, .rex = p.rex };
+	unsigned i = p.count, length;
 	if (bytes[i] == OPCODE_ESCAPE) {
 		if (i + 1 >= INSN_MAX_LENGTH)
 			return INSN_TOO_LONG;
@@ -127,7 +140,7 @@ enum insn_status insn_decode(const uint8_t *bytes, unsigned available, unsigned 
 	if (length > available)
 		return INSN_TRUNCATED;
 	in.length = length;
-	in.address_bits = address_bits(code_bits, in.address_size_prefix);
+	in.address_bits = insn_address_bits(code_bits, in.address_size_prefix);
 	*out = in;
 	return INSN_OK;
 }

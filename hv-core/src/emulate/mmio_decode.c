@@ -1,17 +1,9 @@
 /*
  * mmio_decode.c - length and operands of the MOV/XCHG forms that access a device page (see
- * include/mmio_decode.h). Prefixes follow insn_decode.c's rules: legacy prefixes in any order
- * and number, a REX byte (64-bit code only) counts only right before the opcode. insn_decode
- * itself is not reused for them: the length it gives an instruction it does not know is not
- * part of its contract.
+ * include/mmio_decode.h). Prefixes are scanned by insn_scan_prefixes (insn_decode.c), the
+ * one place that knows their rules.
  */
 #include "mmio_decode.h"
-
-#define PREFIX_LOCK 0xF0
-#define PREFIX_REPNE 0xF2 /* XACQUIRE on XCHG, otherwise ignored by these opcodes */
-#define PREFIX_REP 0xF3   /* XRELEASE on MOV and XCHG stores, otherwise ignored */
-#define PREFIX_OPERAND_SIZE 0x66
-#define PREFIX_ADDRESS_SIZE 0x67
 
 /* SDM vol. 2A, 2.2.1.2, Table 2-4 "REX Prefix Fields". */
 #define REX_W 0x08
@@ -78,19 +70,6 @@ static bool opcode_form(uint8_t opcode, struct form *f)
 	}
 }
 
-static int segment_prefix(uint8_t b)
-{
-	switch (b) {
-	case 0x26: return SEG_ES;
-	case 0x2E: return SEG_CS;
-	case 0x36: return SEG_SS;
-	case 0x3E: return SEG_DS;
-	case 0x64: return SEG_FS;
-	case 0x65: return SEG_GS;
-	default: return -1;
-	}
-}
-
 /* The instruction bytes read so far. A byte at index 15 or beyond is #GP whether or not it is
  * available, so that check comes first (as in insn_decode). */
 struct cursor {
@@ -148,15 +127,6 @@ static enum mmio_status skip_memory_operand(struct cursor *c, uint8_t modrm, uns
 	return next_le(c, displacement, &ignored);
 }
 
-static unsigned address_bits(unsigned code_bits, bool prefix)
-{
-	if (code_bits == 64)
-		return prefix ? 32 : 64;
-	if (code_bits == 32)
-		return prefix ? 16 : 32;
-	return prefix ? 32 : 16;
-}
-
 /* SDM vol. 1, 3.6 "Operand-size and address-size attributes"; 3.6.1 for 64-bit mode, where
  * REX.W wins over 66. */
 static unsigned operand_size(unsigned code_bits, bool prefix, uint8_t rex)
@@ -191,40 +161,26 @@ static enum mmio_status read_immediate(struct cursor *c, struct mmio_insn *in)
 enum mmio_status mmio_decode(const uint8_t *bytes, unsigned available, unsigned code_bits,
 			     struct mmio_insn *out)
 {
-	struct mmio_insn in = { .segment = SEG_NONE };
-	struct cursor c = { bytes, available, 0 };
-	bool operand_size_prefix = false, address_size_prefix = false;
-	uint8_t opcode;
-	enum mmio_status st;
-	for (;;) {
-		st = next_byte(&c, &opcode);
-		if (st != MMIO_OK)
-			return st;
-		int seg = segment_prefix(opcode);
-		if (seg >= 0) {
-			in.segment = (uint8_t)seg;
-		} else if (opcode == PREFIX_LOCK) {
-			in.lock = true;
-		} else if (opcode == PREFIX_OPERAND_SIZE) {
-			operand_size_prefix = true;
-		} else if (opcode == PREFIX_ADDRESS_SIZE) {
-			address_size_prefix = true;
-		} else if (opcode == PREFIX_REP || opcode == PREFIX_REPNE) {
-			/* a hint or nothing here: counted in the length only */
-		} else if (code_bits == 64 && (opcode & 0xF0) == 0x40) {
-			in.rex = opcode;
-			continue; /* a REX byte stays in effect only if the opcode follows */
-		} else {
-			break;
-		}
-		in.rex = 0;
+	struct insn_prefixes p;
+	switch (insn_scan_prefixes(bytes, available, code_bits, &p)) {
+	case INSN_TOO_LONG:
+		return MMIO_TOO_LONG;
+	case INSN_TRUNCATED:
+		return MMIO_TRUNCATED;
+	case INSN_OK:
+		break;
 	}
+	/* F2/F3 are XACQUIRE/XRELEASE hints or nothing on these opcodes: length only. */
+	struct mmio_insn in = { .segment = p.segment, .lock = p.lock, .rex = p.rex };
+	struct cursor c = { bytes, available, p.count + 1 };
+	uint8_t opcode = bytes[p.count];
+	enum mmio_status st;
 	struct form form;
 	if (!opcode_form(opcode, &form))
 		return MMIO_UNSUPPORTED;
 	in.op = form.op;
-	in.address_bits = address_bits(code_bits, address_size_prefix);
-	in.size = form.byte ? 1 : operand_size(code_bits, operand_size_prefix, in.rex);
+	in.address_bits = insn_address_bits(code_bits, p.address_size);
+	in.size = form.byte ? 1 : operand_size(code_bits, p.operand_size, in.rex);
 	if (form.operand == OPERAND_MOFFS) {
 		uint64_t moffs; /* the address: the nested page fault already gives it */
 		st = next_le(&c, in.address_bits / 8, &moffs);
