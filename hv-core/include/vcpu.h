@@ -13,12 +13,14 @@
 #include "insn_decode.h"
 #include "page_walk.h"
 
+#define X86_VECTOR_DB 1
 #define X86_VECTOR_UD 6
 #define X86_VECTOR_SS 12
 #define X86_VECTOR_GP 13
 #define X86_VECTOR_PF 14
 
 #define RFLAGS_DF (1ull << 10)
+#define RFLAGS_TF (1ull << 8)
 #define RFLAGS_VM (1ull << 17)
 #define RFLAGS_AC (1ull << 18)
 
@@ -33,8 +35,11 @@ struct vcpu_segment {
 };
 
 uint64_t vcpu_rip(struct cpu *c);
-/* Continues the guest at `rip` after an emulated instruction (ends an interrupt shadow). */
+/* Continues the guest at `rip` after an emulated instruction: ends an interrupt shadow and,
+ * with RFLAGS.TF, raises the single-step #DB the instruction would have. */
 void vcpu_set_rip(struct cpu *c, uint64_t rip);
+/* #DB with DR6.BS: a single-step trap (also after each iteration of a REP string). */
+void vcpu_inject_single_step(struct cpu *c);
 uint64_t vcpu_rflags(struct cpu *c);
 unsigned vcpu_cpl(struct cpu *c);
 /* 16, 32 or 64: the size of the code the guest is executing (CS.L with EFER.LMA, CS.D). */

@@ -36,13 +36,17 @@ int hv_present(void)
 
 /* ioperm(2) opens just the hypervisor's ports to this process (root or CAP_SYS_RAWIO); the
  * CPU then lets the OUT through at CPL 3 (Intel SDM vol. 1, 19.5.2 "I/O permission bit
- * map"), every other process still gets #GP. */
+ * map"), every other process still gets #GP. The permission is inherited across fork and
+ * execve and survives a change of user, so it is open only for the one OUT: the commands the
+ * agent runs (`exec`, `shell`) must never inherit it. */
 static int port_open(void)
 {
-	static int opened;
-	if (!opened && ioperm(TSXH_IO_PORT, TSXH_IO_PORT_COUNT, 1) == 0)
-		opened = 1;
-	return opened;
+	return ioperm(TSXH_IO_PORT, TSXH_IO_PORT_COUNT, 1) == 0;
+}
+
+static void port_close(void)
+{
+	ioperm(TSXH_IO_PORT, TSXH_IO_PORT_COUNT, 0);
 }
 
 struct hc_result hypercall(uint64_t function, uint64_t rbx, uint64_t rcx)
@@ -53,6 +57,7 @@ struct hc_result hypercall(uint64_t function, uint64_t rbx, uint64_t rcx)
 	if (!port_open())
 		return r;
 	__asm__ volatile("outl %%eax, $0xe4" : "+a"(rax), "+b"(rbx), "+c"(rcx), "+d"(rdx) : : "memory");
+	port_close();
 	if (rax == request) {
 		r.rax = TSXH_AGENT_ENOANSWER;
 		return r;

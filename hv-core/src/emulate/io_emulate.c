@@ -194,10 +194,13 @@ static void string_io(struct cpu *c, const struct io_exit *x)
 	uint64_t mask = addr_mask(abits);
 	unsigned cpl = vcpu_cpl(c);
 	bool down = vcpu_rflags(c) & RFLAGS_DF;
+	/* Single-stepping traps after every iteration of a REP string (SDM vol. 3B, 17.3.1.4). */
+	bool single_step = vcpu_rflags(c) & RFLAGS_TF;
+	unsigned batch = single_step ? 1 : REP_ITERATIONS_PER_EXIT;
 	/* INS always writes ES:rDI; OUTS reads DS:rSI or its override (SDM vol. 2A, INS/OUTS). */
 	enum x86_segment seg = x->in ? SEG_ES : (in.segment != SEG_NONE ? in.segment : SEG_DS);
 	uint64_t *index = x->in ? &c->regs.rdi : &c->regs.rsi;
-	for (unsigned n = 0; n < REP_ITERATIONS_PER_EXIT; n++) {
+	for (unsigned n = 0; n < batch; n++) {
 		if (x->rep && (c->regs.rcx & mask) == 0)
 			break;
 		uint64_t offset = *index & mask, linear;
@@ -210,8 +213,10 @@ static void string_io(struct cpu *c, const struct io_exit *x)
 			/* Check the destination before reading the port, so a fault loses no data. */
 			uint8_t probe;
 			st = guest_linear_read(c, linear, &probe, 1, WALK_WRITE, cpl, &f);
+			/* An element straddling a page: the second page is checked at its first
+			 * byte, which is the address a #PF reports (CR2). */
 			if (st == GUEST_ACCESS_OK && ((linear & 0xFFF) + x->size > 0x1000))
-				st = guest_linear_read(c, linear + x->size - 1, &probe, 1, WALK_WRITE, cpl, &f);
+				st = guest_linear_read(c, (linear | 0xFFF) + 1, &probe, 1, WALK_WRITE, cpl, &f);
 			if (st == GUEST_ACCESS_OK) {
 				value = io_port_read(c, x->port, x->size, true);
 				st = guest_linear_write(c, linear, &value, x->size, cpl, &f);
@@ -233,6 +238,8 @@ static void string_io(struct cpu *c, const struct io_exit *x)
 	}
 	if (!x->rep || (c->regs.rcx & mask) == 0)
 		vcpu_set_rip(c, x->next_rip);
+	else if (single_step)
+		vcpu_inject_single_step(c);
 }
 
 void io_emulate(struct cpu *c, const struct io_exit *x)

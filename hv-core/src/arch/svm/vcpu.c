@@ -17,6 +17,7 @@
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 #define RFLAGS_RESERVED1 (1ull << 1)
+#define DR6_BS (1ull << 14)
 /* VMCB segment attributes (compressed format, APM vol. 2, 15.5.1). */
 #define SEG_CODE64 0x029B /* P, S, type 0xB (execute/read, accessed), L */
 #define SEG_DATA32 0x0C93 /* P, S, type 0x3 (read/write, accessed), DB, G */
@@ -38,6 +39,17 @@ void vcpu_set_rip(struct cpu *c, uint64_t rip)
 	/* An emulated instruction ends a MOV SS/STI interrupt shadow as executing it would
 	 * (APM vol. 2, 15.21.5 "Interrupt Shadows"). */
 	v->control.interrupt_shadow &= ~SVM_INTERRUPT_SHADOW;
+	/* With RFLAGS.TF set, the completed instruction ends in a single-step trap: #DB with
+	 * DR6.BS, RIP after the instruction (SDM vol. 3B, 17.3.1.4 "Single-Step Exception
+	 * Condition"); the CPU would have raised it had it executed the instruction itself. */
+	if (v->save.rflags & RFLAGS_TF)
+		vcpu_inject_single_step(c);
+}
+
+void vcpu_inject_single_step(struct cpu *c)
+{
+	cpu_vmcb(c)->save.dr6 |= DR6_BS;
+	vcpu_inject_exception(c, X86_VECTOR_DB, false, 0);
 }
 
 uint64_t vcpu_rflags(struct cpu *c)
