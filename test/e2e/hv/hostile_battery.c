@@ -164,6 +164,7 @@ static void regs_diff(struct sb *s, const struct regs *out, int in_size, u64 *in
 			sb_put(s, d >= 0 ? "+" : "");
 			sb_dec(s, d);
 		} else if (r <= 3) {
+			sb_put(s, "0x");
 			sb_hex(s, o[r]);
 		} else {
 			sb_put(s, "changed");
