@@ -85,7 +85,7 @@ export async function measureOnCpu(m: EngineMachine, cpu: number, speed: number,
   const reply = await m.control(`speed ${speed}`, 10_000);
   if (reply !== `ok speed ${speed}/1`) throw new Error(`speed ${speed}: ${reply}`);
   const before = (await hvStatus(m)).cpus![cpu]!;
-  const raw = await sampleClock(() => m.agent('clock', 20_000), { durationMs: seconds * 1000, intervalMs: 20 });
+  const raw = await sampleClock(() => m.agent('clock', 20_000), { durationMs: seconds * 1000, intervalMs: 10 });
   const after = (await hvStatus(m)).cpus![cpu]!;
   const agentCpu = Number((await guestOk(m, "awk '{print $39}' /proc/$(pidof tsx-hv-agent)/stat")).trim());
   const rtts = raw.map((s) => s.rttNs).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
