@@ -149,6 +149,19 @@ export async function guestExec(m: EngineMachine, command: string, timeoutMs = 6
   return { exit: Number(match[1]), out: Buffer.from(match[2]!, 'base64').toString() };
 }
 
+/**
+ * Runs `work`; if it throws (typically: the machine stopped), first shows the last lines of the
+ * hypervisor port in the test output, where a panic dump or a shutdown reason would be.
+ */
+export async function withHvLogOnFailure<T>(t: Test, m: EngineMachine, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    t.comment(`hypervisor port, last lines:\n${m.hvLog.slice(-40).join('\n')}`);
+    throw e;
+  }
+}
+
 /** No `# PANIC` line on the hypervisor port. */
 export function panics(m: EngineMachine): string[] {
   return m.hvLog.filter((l) => l.startsWith('# PANIC'));

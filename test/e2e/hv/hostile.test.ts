@@ -17,7 +17,7 @@
 import t, { type Test } from 'tap';
 import { fitSpeed, sampleClock } from '../../../src/scenario/measure.js';
 import type { EngineMachine } from '../../../src/engines/machine.js';
-import { bootToAgent, buildGuestProgram, guestExec, hvStatus, installGuestFile, msrModule, panics } from './fixtures.js';
+import { bootToAgent, buildGuestProgram, guestExec, hvStatus, installGuestFile, msrModule, panics, withHvLogOnFailure } from './fixtures.js';
 
 const GROUPS = ['tsc', 'vmmcall', 'port', 'io', 'msr'] as const;
 const CPUS = process.env.TSXHV_HOSTILE_CPUS ? Number(process.env.TSXHV_HOSTILE_CPUS) : undefined;
@@ -160,7 +160,7 @@ t.test('under tsx-hv at 60x: same outcomes, hardware rules, hypervisor alive and
   t.match(await m.control('arm'), /^ok /);
   t.equal(await m.control('speed 60'), 'ok speed 60/1');
   await prepareGuest(t, m);
-  const hv = await runBattery(m, false);
+  const hv = await withHvLogOnFailure(t, m, () => runBattery(m, false));
 
   const rows: string[] = [];
   let same = 0;

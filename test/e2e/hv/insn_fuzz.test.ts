@@ -14,7 +14,7 @@
 import t from 'tap';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { EngineMachine } from '../../../src/engines/machine.js';
-import { bootToAgent, buildGuestProgram, guestExec, hvStatus, installGuestFile, panics } from './fixtures.js';
+import { bootToAgent, buildGuestProgram, guestExec, hvStatus, installGuestFile, panics, withHvLogOnFailure } from './fixtures.js';
 
 const SEED = Number(process.env.TSXHV_FUZZ_SEED ?? 20261130);
 const COUNT = Number(process.env.TSXHV_FUZZ_COUNT ?? 100_000);
@@ -84,7 +84,7 @@ t.test(`tsx-hv at 60x: the same ${COUNT} sequences end the hardware way, no pani
   await installGuestFile(m, '/tmp/base.out.gz', gzipSync(baselineCodes), 0o644);
   t.equal((await guestExec(m, 'gunzip -f /tmp/base.out.gz && wc -c < /tmp/base.out')).out.trim(), String(COUNT), 'baseline outcomes in the guest');
   const before = await hvStatus(m);
-  const run = await runFuzz(m, '/tmp/hv.out');
+  const run = await withHvLogOnFailure(t, m, () => runFuzz(m, '/tmp/hv.out'));
   const after = await hvStatus(m);
   const exits = (s: typeof before): number => s.exits.rdtsc + s.exits.rdtscp;
   t.comment(`tsx-hv: boot ${(bootMs / 1000).toFixed(1)} s, fuzz ${(run.hostMs / 1000).toFixed(1)} s host time (${((run.hostMs * 1000) / COUNT).toFixed(0)} us per sequence), ${exits(after) - exits(before)} RDTSC/RDTSCP exits, ${(after.faults_injected ?? 0) - (before.faults_injected ?? 0)} faults injected; outcomes: ${run.outcomes}`);
