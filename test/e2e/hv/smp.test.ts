@@ -3,8 +3,10 @@
  * smp-2.test.ts boots 2 CPUs and ends with the hostile APIC writes). One boot:
  * 1. Linux brings up all CPUs, and each runs under the hypervisor: a program pinned to each CPU
  *    in turn reads the CPUID 0x40000000 signature "tsx-hv-vtime"; `status` shows every CPU running.
- * 2. Each CPU's clock at 60x, and at 1x and 10x on two of them, within 0.1%: the agent itself is
- *    pinned to the CPU (taskset -p), so its clock reads happen there; measured against the host.
+ * 2. Each CPU's clock at 60x (10 s each), and at 1x and 10x on two of them (8 s each), within
+ *    0.1%: the agent itself is pinned to the CPU (taskset -p), so its clock reads happen there;
+ *    measured against the host. On this loaded 2-core host 6 s steps reached 0.01-0.06% and once
+ *    0.105%: round-trip jitter divided by the step length, hence the longer steps.
  * 3. Cross-CPU monotonicity: one thread per CPU reads CLOCK_MONOTONIC against a shared maximum
  *    while the host sends 200 random speed switches between 1/10 and 100. The issue asks for
  *    10^7 reads; under TCG a read is a trapped RDTSCP (100-300 us of host time), so CI runs what
@@ -13,10 +15,12 @@
  *    At 10x, not 60x: with 4 vCPUs at 60x, Linux's own timeouts run 60 times faster while the
  *    LAPIC timer (not yet virtualised, a separate issue) counts real time, so RCU stalls and
  *    bringing a CPU back online hangs.
+ * 5. Last, because it may stop the machine: an SMI IPI from CPU 0 to a running CPU 1 (the
+ *    hypervisor passes SMI to the real APIC unchanged). It must not panic the hypervisor.
  */
 import t, { type Test } from 'tap';
 import { startMachine } from '../../../src/engines/start.js';
-import { hvStatus, panics, READY_TIMEOUT_MS, standardMedia } from './fixtures.js';
+import { guestExec, hvStatus, mediaWithAppend, panics, READY_TIMEOUT_MS } from './fixtures.js';
 import {
   cpuStates,
   installSmpPrograms,
@@ -38,7 +42,9 @@ const CPUS = 4;
 const MONOTONIC_CI_SECONDS = 120;
 const fileStart = performance.now();
 
-const m = await startMachine({ media: await standardMedia(), hypervisor: true, cpus: CPUS });
+// iomem=relaxed lets the last case map the local APIC through /dev/mem (Debian's kernel has
+// CONFIG_IO_STRICT_DEVMEM); smp-2.test.ts boots the same media.
+const m = await startMachine({ media: await mediaWithAppend('iomem=relaxed'), hypervisor: true, cpus: CPUS });
 t.teardown(() => m.kill());
 const consoleTail: string[] = [];
 m.console.on('line', (line: string) => {
@@ -86,10 +92,10 @@ t.test('every CPU\'s clock runs at the requested speed within 0.1%', async (t) =
   evidence(t);
   t.match(await m.control('arm', 10_000), /^ok armed/, 'armed');
   const rows: CpuSpeed[] = [];
-  for (let cpu = 0; cpu < CPUS; cpu++) rows.push(await measureOnCpu(m, cpu, 60, 8));
+  for (let cpu = 0; cpu < CPUS; cpu++) rows.push(await measureOnCpu(m, cpu, 60, 10));
   for (const cpu of [1, CPUS - 1]) {
-    rows.push(await measureOnCpu(m, cpu, 1, 6));
-    rows.push(await measureOnCpu(m, cpu, 10, 6));
+    rows.push(await measureOnCpu(m, cpu, 1, 8));
+    rows.push(await measureOnCpu(m, cpu, 10, 8));
   }
   await pinAgent(m, `0-${CPUS - 1}`);
   reportSpeeds(t, rows);
@@ -129,5 +135,19 @@ t.test('every AP goes offline and online twice at 10x; the guest stays consisten
   const probes = await probeEveryCpu(m, CPUS);
   t.ok(probes.every((p) => p.signature === 'tsx-hv-vtime' && p.ranOn === p.cpu), 'every cpu still reports the signature');
   t.same(panics(m), [], 'no hypervisor panic');
+});
+
+t.test('an SMI IPI to a running CPU does not panic the hypervisor', async (t) => {
+  evidence(t);
+  t.equal(await m.control('speed 1', 10_000), 'ok speed 1/1', 'speed 1');
+  // ICR low 0x4200: SMI (delivery mode 010), level assert; ICR high: APIC ID 1.
+  const sent = await guestExec(m, 'taskset -c 0 /tmp/smp_apic icr 1 0x4200 2>&1', 30_000).catch((e: Error) => ({ exit: -1, out: e.message }));
+  t.comment(`SMI from cpu 0 to cpu 1: ${sent.out.trim()}`);
+  await new Promise((r) => setTimeout(r, 5000));
+  t.same(panics(m), [], 'no hypervisor panic');
+  t.ok(m.running, 'the machine still runs');
+  if (m.running) t.match(await m.control('status', 10_000), /^ok \{/, 'the hypervisor answers');
+  const alive = m.running && (await m.agent('clock', 20_000).then(() => true, () => false));
+  t.comment(`after the SMI the guest ${alive ? 'answers' : 'does not answer'}`);
   t.comment(`smp.test.ts: ${((performance.now() - fileStart) / 1000).toFixed(0)} s since the machine started`);
 });
