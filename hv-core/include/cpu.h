@@ -32,6 +32,7 @@ enum exit_kind {
 	EXIT_KIND_SVM_INSN,
 	EXIT_KIND_SHUTDOWN,
 	EXIT_KIND_APIC, /* trapped local-APIC accesses (page writes, x2APIC ICR) */
+	EXIT_KIND_SMI,
 	EXIT_KIND_COUNT
 };
 
@@ -68,6 +69,7 @@ struct cpu {
 	volatile uint32_t run_state;    /* enum vcpu_run_state */
 	volatile uint32_t pending_init; /* a guest INIT for this CPU awaits its next exit */
 	volatile uint32_t pending_sipi; /* 0x100 | vector: a guest startup IPI for this CPU */
+	volatile uint32_t nmi_for_guest; /* the host took an NMI: inject it at the next VMRUN */
 	uint32_t guest_icr_high;        /* the guest's last ICR high word (xAPIC destination) */
 	uint32_t npt_generation_seen;   /* nested-paging changes this CPU's TLB has seen */
 	uint64_t host_save_va;          /* page for the host's VMSAVE state (vmrun.S) */

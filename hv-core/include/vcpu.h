@@ -14,6 +14,7 @@
 #include "page_walk.h"
 
 #define X86_VECTOR_DB 1
+#define X86_VECTOR_NMI 2
 #define X86_VECTOR_UD 6
 #define X86_VECTOR_SS 12
 #define X86_VECTOR_GP 13

@@ -3,9 +3,11 @@
  * faulting state, except the #GP of rdmsr_safe/wrmsr_safe, which resumes at its fixup.
  */
 #include "boot.h"
+#include "cpu.h"
 #include "hvlib.h"
 #include "log.h"
 
+#define X86_VECTOR_NMI 2
 #define X86_VECTOR_GP 13
 #define IDT_GATE_INTERRUPT64 0x8E /* present, DPL 0, 64-bit interrupt gate */
 
@@ -37,6 +39,12 @@ void hv_exception(struct exception_frame *f)
 	}
 	if (f->vector == X86_VECTOR_GP && f->rip == (uint64_t)wrmsr_safe_insn) {
 		f->rip = (uint64_t)wrmsr_safe_fixup;
+		return;
+	}
+	/* An NMI in host context (only possible while GIF is open for an SMI, exit.c) is the
+	 * guest's: it is injected at the next VMRUN. */
+	if (f->vector == X86_VECTOR_NMI) {
+		__atomic_store_n(&this_cpu()->nmi_for_guest, 1, __ATOMIC_SEQ_CST);
 		return;
 	}
 	uint64_t cr2;

@@ -187,6 +187,18 @@ static void handle_svm_instruction(struct cpu *c)
 	vcpu_inject_exception(c, X86_VECTOR_UD, false, 0);
 }
 
+/* An SMI (a guest's SMI IPI, an APM_CNT write, the chipset) arrived while the guest ran. It
+ * stays pending across the #VMEXIT; opening GIF for a moment lets the CPU take it here, in
+ * host context, where the firmware's SMM handler runs and returns with RSM (AMD APM vol. 2,
+ * 15.13.3 "SMI Intercept", 15.17 "Global Interrupt Flag"). Taken in guest context instead,
+ * SMM would run with the guest's nested paging (QEMU TCG faults there). Host RFLAGS.IF stays
+ * clear, so only an NMI can also arrive in that window: exceptions.c hands it to the guest. */
+static void handle_smi(struct cpu *c)
+{
+	count(c, EXIT_KIND_SMI);
+	__asm__ volatile("stgi; clgi" : : : "memory");
+}
+
 static void handle_shutdown(struct cpu *c)
 {
 	count(c, EXIT_KIND_SHUTDOWN);
@@ -230,6 +242,9 @@ static void dispatch(struct cpu *c, struct vmcb *v)
 		break;
 	case SVM_EXIT_SHUTDOWN:
 		handle_shutdown(c);
+		break;
+	case SVM_EXIT_SMI:
+		handle_smi(c);
 		break;
 	case SVM_EXIT_NPF:
 		handle_npf(c, v);
@@ -330,6 +345,9 @@ void svm_run(struct cpu *c)
 		v->control.event_inject = v->control.exit_int_info & SVM_EVENT_VALID
 						  ? v->control.exit_int_info
 						  : 0;
+		/* An NMI the host took (exceptions.c) belongs to the guest. */
+		if (!v->control.event_inject && __atomic_exchange_n(&c->nmi_for_guest, 0, __ATOMIC_SEQ_CST))
+			v->control.event_inject = SVM_EVENT_VALID | SVM_EVENT_TYPE_NMI | X86_VECTOR_NMI;
 		dispatch(c, v);
 		hv_poll_if_due(c, c->exit_tsc);
 	}

@@ -105,6 +105,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one 4 KiB page");
 
 /* Intercept vector 3 (offset 0x00C), table B-1. */
 #define SVM_INTERCEPT_INTR (1u << 0)
+#define SVM_INTERCEPT_SMI (1u << 2)
 #define SVM_INTERCEPT_RDTSC (1u << 14)
 #define SVM_INTERCEPT_CPUID (1u << 18)
 #define SVM_INTERCEPT_HLT (1u << 24)
@@ -126,6 +127,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one 4 KiB page");
 #define SVM_EXIT_EXCP_BASE 0x040
 #define SVM_EXIT_INTR 0x060
 #define SVM_EXIT_NMI 0x061
+#define SVM_EXIT_SMI 0x062
 #define SVM_EXIT_RDTSC 0x06E
 #define SVM_EXIT_CPUID 0x072
 #define SVM_EXIT_HLT 0x078
@@ -160,6 +162,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one 4 KiB page");
 
 /* EVENTINJ, APM vol. 2, 15.20 "Event Injection". */
 #define SVM_EVENT_VALID (1ull << 31)
+#define SVM_EVENT_TYPE_NMI (2ull << 8)
 #define SVM_EVENT_TYPE_EXCEPTION (3ull << 8)
 #define SVM_EVENT_ERROR_VALID (1ull << 11)
 
