@@ -16,7 +16,9 @@
  *    LAPIC timer (not yet virtualised, a separate issue) counts real time, so RCU stalls and
  *    bringing a CPU back online hangs.
  * 5. Last, because it may stop the machine: an SMI IPI from CPU 0 to a running CPU 1 (the
- *    hypervisor passes SMI to the real APIC unchanged). It must not panic the hypervisor.
+ *    hypervisor passes SMI to the real APIC unchanged). It must not panic the hypervisor; whether
+ *    the guest survives is only reported (since 033551f the hypervisor survives, the guest stops
+ *    answering).
  */
 import t, { type Test } from 'tap';
 import { startMachine } from '../../../src/engines/start.js';
@@ -141,13 +143,13 @@ t.test('an SMI IPI to a running CPU does not panic the hypervisor', async (t) =>
   evidence(t);
   t.equal(await m.control('speed 1', 10_000), 'ok speed 1/1', 'speed 1');
   // ICR low 0x4200: SMI (delivery mode 010), level assert; ICR high: APIC ID 1.
-  const sent = await guestExec(m, 'taskset -c 0 /tmp/smp_apic icr 1 0x4200 2>&1', 30_000).catch((e: Error) => ({ exit: -1, out: e.message }));
+  const sent = await guestExec(m, 'taskset -c 0 /tmp/smp_apic icr 1 0x4200 2>&1', 15_000).catch((e: Error) => ({ exit: -1, out: e.message }));
   t.comment(`SMI from cpu 0 to cpu 1: ${sent.out.trim()}`);
   await new Promise((r) => setTimeout(r, 5000));
   t.same(panics(m), [], 'no hypervisor panic');
   t.ok(m.running, 'the machine still runs');
   if (m.running) t.match(await m.control('status', 10_000), /^ok \{/, 'the hypervisor answers');
-  const alive = m.running && (await m.agent('clock', 20_000).then(() => true, () => false));
+  const alive = m.running && (await m.agent('clock', 10_000).then(() => true, () => false));
   t.comment(`after the SMI the guest ${alive ? 'answers' : 'does not answer'}`);
   t.comment(`smp.test.ts: ${((performance.now() - fileStart) / 1000).toFixed(0)} s since the machine started`);
 });
