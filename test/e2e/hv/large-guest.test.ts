@@ -96,7 +96,9 @@ for (const c of cases) {
     const fit = fitSpeed(best);
     const verdict = judgeSpeed(fit, { p: 60, q: 1 }, TOLERANCE_PCT, 0.9999);
     t.comment(`${c.name}: measured ${fit.speed.toFixed(4)}x for 60x (${verdict.errorPct >= 0 ? '+' : ''}${verdict.errorPct.toFixed(4)}%), R2 ${fit.r2.toFixed(7)}, ${fit.samples} of ${raw.length} samples over ${fit.hostSeconds.toFixed(1)} s`);
-    t.ok(fit.hostSeconds >= 55, 'at least 55 s of host time sampled');
+    // The fit keeps the better half of the samples by round trip, which spans a little less
+    // than the 60 s sampled.
+    t.ok(fit.hostSeconds >= 45, 'the fitted samples span at least 45 s of host time');
     t.ok(verdict.passed, `within ${TOLERANCE_PCT}%: ${verdict.problems.join('; ') || 'ok'}`);
     t.equal(worstBackwards(raw.map((s) => s.monoNs)), 0n, 'the guest clock never went backwards');
     const s = await hvStatus(m);
