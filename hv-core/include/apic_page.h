@@ -3,11 +3,11 @@
  * the real one, except for what must not reach the hardware: INIT and STARTUP IPIs (a real
  * INIT resets a virtualised CPU's hypervisor under QEMU TCG and Bochs, PLATFORM-FACTS.md;
  * on hardware it would leave the guest's AP outside the hypervisor). So:
- * - the xAPIC register page is write-protected in the nested page tables: every guest write
- *   exits, is decoded (mmio_decode.h) and emulated: ICR writes go to apic_ipi_guest_icr, every
- *   other register is written to the real APIC; reads are not trapped;
- * - in x2APIC mode the ICR MSR (0x830) is intercepted instead (msr_policy.c).
- * The timer-virtualisation work hooks the timer registers here too.
+ * - the xAPIC register page is not accessible in the nested page tables: every guest access
+ *   exits, is decoded (mmio_decode.h) and emulated: ICR writes go to apic_ipi_guest_icr, the
+ *   timer registers are the virtual timer's (lapic_timer.h), every other register is read or
+ *   written on the real APIC;
+ * - in x2APIC mode the ICR and timer MSRs are intercepted instead (msr_policy.c).
  */
 #ifndef TSX_HV_APIC_PAGE_H
 #define TSX_HV_APIC_PAGE_H
@@ -17,15 +17,15 @@
 
 #include "cpu.h"
 
-/* Write-protects the APIC page at IA32_APIC_BASE (boot CPU, before the guest runs). */
+/* Traps the APIC page at IA32_APIC_BASE (boot CPU, before the guest runs). */
 void apic_page_init(void);
 /* The guest moved its APIC (a validated IA32_APIC_BASE write): trap the new page. */
 void apic_page_moved(uint64_t new_base);
 /* True if gpa lies in the trapped APIC page. */
 bool apic_page_contains(uint64_t gpa);
-/* A guest write that faulted on the trapped page at guest-physical gpa: emulates the
+/* A guest access that faulted on the trapped page at guest-physical gpa: emulates the
  * instruction (or raises the fault the CPU would) and advances RIP. */
-void apic_page_write(struct cpu *c, uint64_t gpa);
+void apic_page_access(struct cpu *c, uint64_t gpa);
 
 /* A guest write of ICR: `low` is bits 31:0, `destination` the APIC ID field (bits 63:56 in
  * xAPIC mode, 63:32 in x2APIC mode). INIT and STARTUP are emulated for the guest CPUs they

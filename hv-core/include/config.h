@@ -4,11 +4,13 @@
  *   grace=SECONDS         arm automatically this long after the guest starts (0 = never)
  *   hotkeys=SPEC|off      see hotkeys.h
  *   on-shutdown=poweroff|reset|halt
+ *   tsc-deadline=on|off   offer the (emulated) TSC-deadline timer in CPUID (on)
  * Unknown keys and bad values are reported and ignored (defaults stay). Pure.
  */
 #ifndef TSX_HV_CONFIG_H
 #define TSX_HV_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +25,7 @@ struct hv_config {
 	unsigned grace_seconds;
 	enum shutdown_action on_shutdown;
 	struct hotkeys hotkeys;
+	bool tsc_deadline;
 };
 
 typedef void (*config_report_fn)(const char *word, size_t length, const char *why);

@@ -33,6 +33,7 @@ enum exit_kind {
 	EXIT_KIND_SHUTDOWN,
 	EXIT_KIND_APIC, /* trapped local-APIC accesses (page writes, x2APIC ICR) */
 	EXIT_KIND_SMI,
+	EXIT_KIND_NMI,
 	EXIT_KIND_COUNT
 };
 
@@ -54,6 +55,22 @@ struct exit_stats {
 	uint64_t switch_seen_cycles;
 };
 
+/* The guest's local-APIC timer as the guest programmed it, on the virtual timeline
+ * (lapic_timer.c). Virtual times are this CPU's guest TSC values; 0 means none. */
+struct vtimer {
+	uint32_t lvt, initial, dcr; /* the guest's LVT timer, initial count, divide registers */
+	uint64_t start;             /* virtual TSC when the count was (re)started */
+	uint64_t deadline;          /* virtual TSC of the next expiry (one-shot, periodic) */
+	uint64_t period;            /* virtual TSC ticks of one count-down (periodic) */
+	uint64_t tsc_deadline;      /* the guest's IA32_TSC_DEADLINE (TSC-deadline mode) */
+	uint64_t real_deadline;     /* real TSC the physical timer was programmed for; 0 none */
+	uint32_t generation;        /* the speed generation the programming was computed under */
+	uint8_t partial;            /* the real deadline is beyond the physical counter's reach */
+	uint8_t hv_wake;            /* the physical timer carries the hypervisor's own wake-up */
+	uint8_t wake_vector;        /* ... with this vector */
+	uint64_t programs, hv_wakes; /* statistics for status */
+};
+
 /* The guest CPU's run state (Intel SDM vol. 3A, 8.4 "Multiple-Processor (MP)
  * Initialization": an AP waits for a startup IPI after INIT). */
 enum vcpu_run_state {
@@ -70,6 +87,9 @@ struct cpu {
 	volatile uint32_t pending_init; /* a guest INIT for this CPU awaits its next exit */
 	volatile uint32_t pending_sipi; /* 0x100 | vector: a guest startup IPI for this CPU */
 	volatile uint32_t nmi_for_guest; /* the host took an NMI: inject it at the next VMRUN */
+	volatile uint32_t kick;          /* an NMI sent by the hypervisor itself (lapic_timer.c) */
+	volatile uint32_t host_vector;   /* 0x100 | vector: an interrupt the host took while idle */
+	uint32_t inject_vector;          /* 0x100 | vector: to inject at the next VMRUN */
 	uint32_t guest_icr_high;        /* the guest's last ICR high word (xAPIC destination) */
 	uint32_t npt_generation_seen;   /* nested-paging changes this CPU's TLB has seen */
 	uint64_t host_save_va;          /* page for the host's VMSAVE state (vmrun.S) */
@@ -83,6 +103,9 @@ struct cpu {
 	uint64_t reexec_rip;    /* RIP of the instruction being re-executed, and how often */
 	unsigned reexec_count;
 	struct exit_stats stats;
+	struct vtimer timer;
+	uint64_t halts, halt_wakes; /* real HLTs of this CPU while the guest idled, and wake-ups */
+	uint64_t interrupts_injected; /* interrupts taken while halted and injected */
 };
 
 static inline struct cpu *this_cpu(void)

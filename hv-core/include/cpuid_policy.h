@@ -19,5 +19,7 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf);
 /* Whether the guest is offered x2APIC (only when the firmware left the APIC in x2APIC mode;
  * decided once, on the first call, which main.c makes on the boot CPU). */
 bool cpuid_policy_x2apic_offered(void);
+/* Whether CPUID offers the TSC-deadline timer (config tsc-deadline=; on by default). */
+void cpuid_policy_set_tsc_deadline(bool offered);
 
 #endif

@@ -19,6 +19,9 @@ void tsc_calibrate(void);
 void guest_time_init(unsigned cpus, uint64_t real_now, unsigned grace_seconds);
 /* The guest's TSC on `cpu` at raw real TSC `real` (the RDTSC path: no lock, no division). */
 uint64_t guest_time_read(unsigned cpu, uint64_t real);
+/* The smallest raw real TSC of `cpu` at which its guest TSC reaches `virtual_deadline`
+ * under the current speed (vtime_to_real): timers programmed there never fire early. */
+uint64_t guest_time_to_real(unsigned cpu, uint64_t virtual_deadline);
 /* Who asked: the host (control port, grace period) is logged always; the guest (hypercalls,
  * keys) through the rate-limited guest log. */
 enum time_requester { FROM_HOST, FROM_GUEST };

@@ -30,11 +30,19 @@ uint64_t npt_pages_needed(uint64_t limit, bool huge_1g);
  * 2 MiB aligned or not inside the first GiB, scratch page unaligned). */
 uint64_t npt_build(const struct npt_layout *l, void *(*alloc_page)(void));
 
-/* Makes the 4 KiB page holding `gpa` writable or read-only for the guest (a write then
- * exits with a nested page fault: how the guest's local-APIC writes are trapped), splitting
- * 1 GiB / 2 MiB pages on the way with pages from alloc_page. Returns 0, or -1 if the page is
- * not identity-mapped (the hypervisor's region) or not mapped at all. The caller flushes the
- * TLBs of every CPU that may hold the old entry. */
-int npt_set_writable(uint64_t root, uint64_t gpa, bool writable, void *(*alloc_page)(void));
+/* What the guest may do with a page: nothing (every access exits with a nested page fault:
+ * how the guest's local-APIC page is trapped), read only (writes exit), or read and write. */
+enum npt_access { NPT_ACCESS_NONE, NPT_ACCESS_READ, NPT_ACCESS_RW };
+
+/* Sets the guest's access to the 4 KiB page holding `gpa`, splitting 1 GiB / 2 MiB pages on
+ * the way with pages from alloc_page. Returns 0, or -1 if the page is not identity-mapped
+ * (the hypervisor's region) or not mapped at all. The caller flushes the TLBs of every CPU
+ * that may hold the old entry. */
+int npt_set_access(uint64_t root, uint64_t gpa, enum npt_access access, void *(*alloc_page)(void));
+
+static inline int npt_set_writable(uint64_t root, uint64_t gpa, bool writable, void *(*alloc_page)(void))
+{
+	return npt_set_access(root, gpa, writable ? NPT_ACCESS_RW : NPT_ACCESS_READ, alloc_page);
+}
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "cpu.h"
 #include "insn_decode.h"
+#include "npt.h"
 #include "page_walk.h"
 
 #define X86_VECTOR_DB 1
@@ -20,6 +21,7 @@
 #define X86_VECTOR_GP 13
 #define X86_VECTOR_PF 14
 
+#define RFLAGS_IF (1ull << 9)
 #define RFLAGS_DF (1ull << 10)
 #define RFLAGS_TF (1ull << 8)
 #define RFLAGS_VM (1ull << 17)
@@ -55,6 +57,13 @@ void vcpu_set_efer(struct cpu *c, uint64_t efer);
  * own next RIP is used where the CPU saves one). */
 void vcpu_skip_instruction(struct cpu *c, unsigned length);
 void vcpu_inject_exception(struct cpu *c, uint8_t vector, bool has_error, uint32_t error);
+/* An external interrupt the host acknowledged on the guest's behalf (idle.c), delivered
+ * through the guest's IDT at the next entry. False if the guest cannot take it now (IF clear,
+ * interrupt shadow, another event pending): the caller gives it back to the APIC. */
+bool vcpu_inject_interrupt(struct cpu *c, uint8_t vector);
+/* Halts the physical CPU with interrupts open until an interrupt, NMI or SMI arrives.
+ * Returns 0x100 | vector of the interrupt taken (at most one), or 0 (NMI, SMI). */
+uint32_t vcpu_host_halt(struct cpu *c);
 /* #PF at `linear` with the error code (CR2 = linear, SDM vol. 3A, 6.15 "Interrupt 14"). */
 void vcpu_inject_page_fault(struct cpu *c, uint64_t linear, uint32_t error);
 
@@ -67,9 +76,9 @@ struct vcpu_long_mode_entry {
 	uint16_t code_selector, data_selector;
 };
 void vcpu_set_long_mode_entry(struct cpu *c, const struct vcpu_long_mode_entry *e);
-/* Nested paging: makes the guest-physical page at gpa writable or read-only for the guest on
- * every CPU (a write then exits: the APIC page). Returns 0 or -1 if it cannot. */
-int vcpu_npt_set_writable(uint64_t gpa, bool writable);
+/* Nested paging: sets the guest's access to the guest-physical page at gpa on every CPU
+ * (npt.h; the APIC page is not accessible: every access exits). Returns 0 or -1. */
+int vcpu_npt_set_access(uint64_t gpa, enum npt_access access);
 /* A CPU started by a STARTUP IPI: real mode at vector << 12, registers as after INIT. */
 void vcpu_set_startup_state(struct cpu *c, uint8_t vector);
 

@@ -17,3 +17,6 @@ tsx_fuzz_target(control_fuzz ${CMAKE_CURRENT_LIST_DIR}/fuzz/control_fuzz.c ${HV_
 tsx_host_test(hv_insn_decode_test ${CMAKE_CURRENT_LIST_DIR}/hv_insn_decode_test.c ${HV_SRC}/emulate/insn_decode.c)
 tsx_host_test(hv_page_walk_test ${CMAKE_CURRENT_LIST_DIR}/hv_page_walk_test.c ${HV_SRC}/emulate/page_walk.c)
 tsx_fuzz_target(insn_decode_fuzz ${CMAKE_CURRENT_LIST_DIR}/fuzz/insn_decode_fuzz.c ${HV_SRC}/emulate/insn_decode.c)
+
+# The virtual local-APIC timer's arithmetic (divide register, rounded-up scaling).
+tsx_host_test(hv_lapic_timer_test ${CMAKE_CURRENT_LIST_DIR}/hv_lapic_timer_test.c ${HV_SRC}/devices/lapic_timer_math.c)

@@ -71,6 +71,13 @@ static void parse_word(const char *w, size_t n, struct hv_config *out, config_re
 			out->on_shutdown = SHUTDOWN_HALT;
 		else
 			report(w, n, "expected poweroff, reset or halt");
+	} else if (key_is(w, k, "tsc-deadline")) {
+		if (key_is(v, vn, "on"))
+			out->tsc_deadline = true;
+		else if (key_is(v, vn, "off"))
+			out->tsc_deadline = false;
+		else
+			report(w, n, "expected on or off");
 	} else if (key_is(w, k, "hotkeys")) {
 		const char *why = "";
 		if (hotkeys_parse(&out->hotkeys, v, vn, &why))
@@ -85,6 +92,7 @@ void config_parse(const char *cmdline, struct hv_config *out, config_report_fn r
 	out->serial_port = SERIAL_DEFAULT_PORT;
 	out->grace_seconds = CONFIG_DEFAULT_GRACE_SECONDS;
 	out->on_shutdown = SHUTDOWN_POWEROFF;
+	out->tsc_deadline = true;
 	hotkeys_defaults(&out->hotkeys);
 	size_t i = 0, n = strlen(cmdline);
 	while (i < n) {

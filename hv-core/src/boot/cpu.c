@@ -49,7 +49,7 @@ const char *exit_kind_name(enum exit_kind kind)
 		[EXIT_KIND_WRMSR] = "wrmsr",         [EXIT_KIND_IO] = "io",
 		[EXIT_KIND_HLT] = "hlt",             [EXIT_KIND_HYPERCALL] = "hypercall",
 		[EXIT_KIND_SVM_INSN] = "svm_insn",   [EXIT_KIND_SHUTDOWN] = "shutdown",
-		[EXIT_KIND_APIC] = "apic",           [EXIT_KIND_SMI] = "smi",
+		[EXIT_KIND_APIC] = "apic",           [EXIT_KIND_SMI] = "smi",             [EXIT_KIND_NMI] = "nmi",
 	};
 	return (unsigned)kind < EXIT_KIND_COUNT ? names[kind] : "unknown";
 }

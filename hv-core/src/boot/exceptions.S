@@ -1,8 +1,9 @@
 /*
- * Host exception vectors 0-31. The hypervisor runs with interrupts off (and GIF clear
- * between VMRUNs), so only CPU exceptions can arrive here: each is either the expected #GP of
- * rdmsr_safe/wrmsr_safe, resumed at its fixup, or a hypervisor bug, reported by
- * hv_exception() as a panic. AMD APM vol. 2, 8.2 (vectors) and 8.9.3 (64-bit stack frame).
+ * Host vectors. 0-31 are exceptions: each is either the expected #GP of rdmsr_safe/wrmsr_safe,
+ * resumed at its fixup, a host NMI (exceptions.c), or a hypervisor bug, reported by
+ * hv_exception() as a panic. 32-255 are interrupts, which the hypervisor accepts only inside
+ * its idle halt (idle.c): the handler records the vector and returns with interrupts off.
+ * AMD APM vol. 2, 8.2 (vectors) and 8.9.3 (64-bit stack frame).
  */
 	.text
 	.code64
@@ -49,6 +50,15 @@ vector_\n:
 	VECTOR 29, 1
 	VECTOR 30, 1
 	VECTOR 31, 0
+	/* 32-255: same 16-byte stride (the table below relies on it), no error code. */
+	.set n, 32
+	.rept 224
+	.balign 16
+	pushq $0
+	pushq $n
+	jmp exception_common
+	.set n, n + 1
+	.endr
 
 exception_common:
 	pushq %r15
@@ -91,7 +101,7 @@ exception_common:
 	.globl exception_vectors
 exception_vectors:
 	.set i, 0
-	.rept 32
+	.rept 256
 	.quad vector_0 + i * 16
 	.set i, i + 1
 	.endr

@@ -9,6 +9,7 @@
 
 #define X86_VECTOR_NMI 2
 #define X86_VECTOR_GP 13
+#define RFLAGS_IF_BIT (1ull << 9)
 #define IDT_GATE_INTERRUPT64 0x8E /* present, DPL 0, 64-bit interrupt gate */
 
 struct exception_frame {
@@ -25,10 +26,10 @@ struct idt_gate {
 	uint32_t offset_high, reserved;
 } __attribute__((packed));
 
-extern const uint64_t exception_vectors[32];
+extern const uint64_t exception_vectors[256];
 extern const char rdmsr_safe_insn[], rdmsr_safe_fixup[], wrmsr_safe_insn[], wrmsr_safe_fixup[];
 
-static struct idt_gate idt[32] __attribute__((aligned(16)));
+static struct idt_gate idt[256] __attribute__((aligned(16)));
 
 void hv_exception(struct exception_frame *f);
 void hv_exception(struct exception_frame *f)
@@ -41,10 +42,20 @@ void hv_exception(struct exception_frame *f)
 		f->rip = (uint64_t)wrmsr_safe_fixup;
 		return;
 	}
-	/* An NMI in host context (only possible while GIF is open for an SMI, exit.c) is the
-	 * guest's: it is injected at the next VMRUN. */
+	/* An NMI in host context (GIF is open only for an SMI or NMI exit and in the idle halt)
+	 * is either the hypervisor's own kick (lapic_timer.c) or the guest's: that one is
+	 * injected at the next VMRUN. */
 	if (f->vector == X86_VECTOR_NMI) {
-		__atomic_store_n(&this_cpu()->nmi_for_guest, 1, __ATOMIC_SEQ_CST);
+		struct cpu *c = this_cpu();
+		if (!__atomic_exchange_n(&c->kick, 0, __ATOMIC_SEQ_CST))
+			__atomic_store_n(&c->nmi_for_guest, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	/* An interrupt: only the idle halt opens interrupts (idle.c). The vector is recorded for
+	 * it and the handler returns with RFLAGS.IF clear, so exactly one is taken per halt. */
+	if (f->vector >= 32 && f->vector < 256) {
+		__atomic_store_n(&this_cpu()->host_vector, 0x100u | (uint32_t)f->vector, __ATOMIC_SEQ_CST);
+		f->rflags &= ~RFLAGS_IF_BIT;
 		return;
 	}
 	uint64_t cr2;
@@ -57,7 +68,7 @@ void hv_exception(struct exception_frame *f)
 
 void exceptions_init(void)
 {
-	for (unsigned i = 0; i < 32; i++) {
+	for (unsigned i = 0; i < 256; i++) {
 		uint64_t a = exception_vectors[i];
 		idt[i] = (struct idt_gate){
 			.offset_low = (uint16_t)a,

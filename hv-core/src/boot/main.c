@@ -15,6 +15,7 @@
 #include "cpuid_policy.h"
 #include "apic_page.h"
 #include "lapic.h"
+#include "lapic_timer.h"
 #include "smp.h"
 #include "i8042.h"
 #include "linux_loader.h"
@@ -91,6 +92,7 @@ void hv_main(uint32_t magic, uint32_t info)
 	if (boot.truncated)
 		hv_log("boot information: %u entries or strings truncated", boot.truncated);
 	power_set_action(cfg.on_shutdown);
+	cpuid_policy_set_tsc_deadline(cfg.tsc_deadline);
 	power_init(boot.rsdp, boot.rsdp_length);
 	const char *why = svm_unsupported_reason();
 	if (why)
@@ -104,6 +106,7 @@ void hv_main(uint32_t magic, uint32_t info)
 	i8042_hotkeys_init(&cfg.hotkeys);
 
 	c->apic_id = lapic_id(c);
+	lapic_timer_calibrate();
 	cpuid_policy_x2apic_offered();
 	uint64_t scratch = virt_to_phys(page_alloc(1));
 	guest_memory_init((uint64_t)hv_image_start, (uint64_t)hv_heap_end, scratch);
@@ -113,6 +116,7 @@ void hv_main(uint32_t magic, uint32_t info)
 	control_port_init();
 	guest_time_init(smp_discover(boot.rsdp, boot.rsdp_length), rdtsc(), cfg.grace_seconds);
 	svm_cpu_init(c, npt);
+	lapic_timer_reset(c);
 	smp_start_aps(npt);
 	linux_load(c, &boot, &guest_mem);
 	c->run_state = VCPU_RUNNING;

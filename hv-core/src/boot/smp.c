@@ -4,6 +4,8 @@
  * (INIT, 10 ms, STARTUP, 200 us, STARTUP), 10.6.1 (ICR); ACPI 6.5, 5.2.12 (MADT).
  */
 #include "smp.h"
+#include "idle.h"
+#include "lapic_timer.h"
 #include "boot.h"
 #include "control_port.h"
 #include "guest_time.h"
@@ -138,6 +140,7 @@ __attribute__((noreturn)) void ap_entry(struct cpu *c)
 	__atomic_store_n(&checked_in, c->index, __ATOMIC_SEQ_CST);
 	answer_tsc_sync();
 	svm_cpu_init(c, npt);
+	lapic_timer_reset(c);
 	c->run_state = VCPU_WAIT_FOR_SIPI;
 	vcpu_loop(c);
 }
@@ -214,8 +217,8 @@ static void wait_for_sipi(struct cpu *c)
 			return;
 		}
 		c->pending_init = 0; /* INIT while waiting: still waiting */
-		hv_poll_if_due(c, rdtsc());
-		cpu_relax();
+		c->nmi_for_guest = 0; /* an NMI does not wake a CPU waiting for SIPI */
+		idle_park(c);
 	}
 }
 

@@ -5,6 +5,7 @@
  * few milliseconds whether the guest is busy or idle.
  */
 #include "control_port.h"
+#include "lapic_timer.h"
 #include "control_protocol.h"
 #include "guest_time.h"
 #include "hvlib.h"
@@ -68,6 +69,18 @@ static const char *state_name(uint32_t state)
 	}
 }
 
+/* The guest's timer mode, as its LVT timer register says (lapic_timer.h). */
+static const char *timer_mode(const struct vtimer *t)
+{
+	if (t->lvt & LVT_MASKED)
+		return "masked";
+	switch (t->lvt & LVT_TIMER_MODE_MASK) {
+	case LVT_TIMER_PERIODIC: return "periodic";
+	case LVT_TIMER_TSC_DEADLINE: return "tsc-deadline";
+	default: return "one-shot";
+	}
+}
+
 static void add_stats(struct exit_stats *sum, const struct exit_stats *s)
 {
 	for (unsigned k = 0; k < EXIT_KIND_COUNT; k++)
@@ -112,7 +125,8 @@ static void reply_status(struct cpu *c)
 		 s->timed_exits ? cycles_to_ns(s->host_cycles / s->timed_exits) : 0,
 		 c->stats.last_ns_per_exit,
 		 rdtsc_exits ? cycles_to_ns(s->rdtsc_host_cycles / rdtsc_exits) : 0);
-	hv_reply("\"faults_injected\":%lu,\"reexecutions\":%lu,", s->injected, s->reexecutions);
+	hv_reply("\"faults_injected\":%lu,\"reexecutions\":%lu,\"apic_timer_hz\":%lu,", s->injected,
+		 s->reexecutions, lapic_timer_hz());
 	hv_reply("\"log\":{\"guest_lines\":%lu,\"guest_suppressed\":%lu},", lc.guest_lines,
 		 lc.guest_suppressed);
 	hv_reply("\"cpus\":[");
@@ -121,11 +135,15 @@ static void reply_status(struct cpu *c)
 		const struct exit_stats *ts = &t->stats;
 		hv_reply("%s{\"cpu\":%u,\"apic_id\":%u,\"state\":\"%s\",\"exits_total\":%lu,"
 			 "\"exits_per_s\":%lu,\"rdtsc\":%lu,\"rdtscp\":%lu,\"hlt\":%lu,\"apic\":%lu,"
-			 "\"apic_per_s\":%lu,\"switch_seen_us\":%lu}",
+			 "\"apic_per_s\":%lu,\"switch_seen_us\":%lu,",
 			 i ? "," : "", i, t->apic_id, state_name(t->run_state), ts->total,
 			 ts->last_exits_per_s, ts->count[EXIT_KIND_RDTSC], ts->count[EXIT_KIND_RDTSCP],
 			 ts->count[EXIT_KIND_HLT], ts->count[EXIT_KIND_APIC], ts->last_apic_per_s,
 			 cycles_to_ns(ts->switch_seen_cycles) / 1000);
+		hv_reply("\"timer\":\"%s\",\"timer_programs\":%lu,\"halts\":%lu,\"halt_wakes\":%lu,"
+			 "\"hv_wakes\":%lu,\"interrupts_injected\":%lu}",
+			 timer_mode(&t->timer), t->timer.programs, t->halts, t->halt_wakes,
+			 t->timer.hv_wakes, t->interrupts_injected);
 	}
 	hv_reply("]}");
 	hv_reply_end();

@@ -14,6 +14,7 @@
  */
 #include "apic_page.h"
 #include "lapic.h"
+#include "lapic_timer.h"
 #include "log.h"
 
 static bool targeted(const struct cpu *c, const struct cpu *t, uint32_t low, uint32_t dest, bool x2apic)
@@ -55,6 +56,12 @@ void apic_ipi_guest_icr(struct cpu *c, uint32_t low, uint32_t destination, bool 
 			uint32_t none = 0;
 			__atomic_compare_exchange_n(&t->pending_sipi, &none, 0x100u | (low & ICR_VECTOR_MASK),
 						    false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+		} else {
+			continue;
 		}
+		/* The target may be halted or running guest code: the kick brings it to the
+		 * request now rather than at its next exit. */
+		if (t != c)
+			lapic_timer_kick(c, t);
 	}
 }

@@ -1,14 +1,17 @@
 /*
- * apic_page.c - the write-protected xAPIC page (include/apic_page.h). A write there exits
- * with a nested page fault; the writing instruction is decoded (there is no decode assist
- * under QEMU TCG) and emulated against the real APIC through the hypervisor's own mapping,
- * so the guest sees exactly the effect its write has on bare metal - except for INIT and
- * STARTUP IPIs, which apic_ipi.c emulates.
+ * apic_page.c - the trapped xAPIC page (include/apic_page.h). The page is not accessible to
+ * the guest in the nested page tables: every access exits with a nested page fault; the
+ * instruction is decoded (there is no decode assist under QEMU TCG) and emulated against the
+ * real APIC through the hypervisor's own mapping, so the guest sees exactly the effect its
+ * access has on bare metal - except for INIT and STARTUP IPIs, which apic_ipi.c emulates,
+ * and the timer registers (LVT timer, initial and current count, divide configuration),
+ * which are the guest's virtual timer (lapic_timer.c).
  */
 #include "apic_page.h"
 #include "guest_memory.h"
 #include "insn_exit.h"
 #include "lapic.h"
+#include "lapic_timer.h"
 #include "log.h"
 #include "mmio_decode.h"
 #include "phys_window.h"
@@ -20,10 +23,10 @@ static volatile uint64_t trapped_page = ~0ull;
 void apic_page_init(void)
 {
 	uint64_t base = rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_ADDR_MASK;
-	if (vcpu_npt_set_writable(base, false))
-		hv_panic("cannot write-protect the local APIC page at %lx", base);
+	if (vcpu_npt_set_access(base, NPT_ACCESS_NONE))
+		hv_panic("cannot trap the local APIC page at %lx", base);
 	trapped_page = base;
-	hv_log("local APIC page %lx: guest writes trapped (ICR emulation)", base);
+	hv_log("local APIC page %lx: guest accesses trapped (IPI and timer emulation)", base);
 }
 
 void apic_page_moved(uint64_t new_base)
@@ -35,8 +38,8 @@ void apic_page_moved(uint64_t new_base)
 	/* Another CPU's APIC may still live at the old page; Linux moves none. The newest
 	 * base is the one trapped. */
 	if (old != ~0ull)
-		vcpu_npt_set_writable(old, true);
-	if (vcpu_npt_set_writable(new_base, false) == 0)
+		vcpu_npt_set_access(old, NPT_ACCESS_RW);
+	if (vcpu_npt_set_access(new_base, NPT_ACCESS_NONE) == 0)
 		trapped_page = new_base;
 	else
 		trapped_page = ~0ull;
@@ -93,9 +96,26 @@ static void real_write(struct cpu *c, uint64_t gpa, unsigned size, uint64_t valu
 	}
 }
 
+/* The timer's registers are 32 bits at 16-byte-aligned offsets; in x2APIC mode the page is
+ * not the APIC's any more and goes to the hardware as it is. */
+static bool timer_register(uint64_t gpa, unsigned size)
+{
+	return size == 4 && (gpa & 0xF) == 0 && !lapic_x2apic_mode();
+}
+
+static uint64_t register_read(struct cpu *c, uint64_t gpa, unsigned size)
+{
+	uint32_t value;
+	if (timer_register(gpa, size) && lapic_timer_read(c, (unsigned)(gpa & 0xFFF), &value))
+		return value;
+	return real_read(c, gpa, size);
+}
+
 static void register_write(struct cpu *c, uint64_t gpa, unsigned size, uint64_t value)
 {
 	unsigned offset = (unsigned)(gpa & 0xFFF);
+	if (timer_register(gpa, size) && lapic_timer_write(c, offset, (uint32_t)value))
+		return;
 	if (offset == LAPIC_ICR_HIGH && size == 4) {
 		c->guest_icr_high = (uint32_t)value;
 		real_write(c, gpa, size, value);
@@ -106,7 +126,7 @@ static void register_write(struct cpu *c, uint64_t gpa, unsigned size, uint64_t 
 	}
 }
 
-void apic_page_write(struct cpu *c, uint64_t gpa)
+void apic_page_access(struct cpu *c, uint64_t gpa)
 {
 	uint8_t bytes[INSN_MAX_LENGTH];
 	unsigned n = guest_fetch_instruction(c, bytes);
@@ -120,10 +140,10 @@ void apic_page_write(struct cpu *c, uint64_t gpa)
 	case MMIO_TRUNCATED:
 		return; /* the code changed under us: re-execute */
 	case MMIO_UNSUPPORTED:
-		/* A write to the APIC by an instruction other than MOV/XCHG (string, SSE/AVX
-		 * stores ...): no real kernel does this; it gets #GP rather than an unchecked
-		 * write behind the hypervisor's back. */
-		hv_log_guest("cpu %u: unsupported write to the local APIC page at %lx (rip %lx): #GP",
+		/* An access to the APIC by an instruction other than MOV/XCHG (string, SSE/AVX,
+		 * arithmetic on memory ...): no real kernel does this; it gets #GP rather than an
+		 * unchecked access behind the hypervisor's back. */
+		hv_log_guest("cpu %u: unsupported access to the local APIC page at %lx (rip %lx): #GP",
 			     c->index, gpa, vcpu_rip(c));
 		vcpu_inject_exception(c, X86_VECTOR_GP, true, 0);
 		return;
@@ -139,10 +159,10 @@ void apic_page_write(struct cpu *c, uint64_t gpa)
 		register_write(c, gpa, in.size, mmio_store_value(&in, regs));
 		break;
 	case MMIO_LOAD:
-		mmio_apply_load(&in, regs, real_read(c, gpa, in.size));
+		mmio_apply_load(&in, regs, register_read(c, gpa, in.size));
 		break;
 	case MMIO_XCHG: {
-		uint64_t old = real_read(c, gpa, in.size);
+		uint64_t old = register_read(c, gpa, in.size);
 		register_write(c, gpa, in.size, mmio_store_value(&in, regs));
 		mmio_apply_load(&in, regs, old);
 		break;

@@ -1,9 +1,9 @@
 /*
  * cpuid_policy.c - the guest's CPUID, in one place.
  *
- * - Leaf 1 ECX[24] TSC-deadline: hidden. The guest's TSC is virtual but the deadline timer
- *   would compare against the real one (the original system hid it for the same reason);
- *   Linux then uses the LAPIC one-shot timer. ECX[21] x2APIC: hidden unless the firmware
+ * - Leaf 1 ECX[24] TSC-deadline: offered (unless tsc-deadline=off), on every CPU, because the
+ *   hypervisor emulates it on the virtual timeline (lapic_timer.c) whether the CPU has it or
+ *   not; Linux prefers it to the one-shot count. ECX[21] x2APIC: hidden unless the firmware
  *   handed over the APIC already in x2APIC mode (machines with APIC IDs above 254): the
  *   x2APIC ICR is intercepted (msr_policy.c), so IPIs are emulated either way.
  *   ECX[31] "hypervisor present": set.
@@ -33,6 +33,13 @@ static uint32_t sig_word(unsigned i)
 	return w;
 }
 
+static bool tsc_deadline_offered = true;
+
+void cpuid_policy_set_tsc_deadline(bool offered)
+{
+	tsc_deadline_offered = offered;
+}
+
 bool cpuid_policy_x2apic_offered(void)
 {
 	static int in_x2apic_at_boot = -1;
@@ -60,6 +67,8 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf)
 	r = cpuid(leaf, subleaf);
 	if (leaf == 1) {
 		r.ecx &= ~CPUID1_ECX_TSC_DEADLINE;
+		if (tsc_deadline_offered)
+			r.ecx |= CPUID1_ECX_TSC_DEADLINE;
 		if (!cpuid_policy_x2apic_offered())
 			r.ecx &= ~CPUID1_ECX_X2APIC;
 		r.ecx |= CPUID1_ECX_HYPERVISOR;

@@ -8,6 +8,7 @@
  */
 #include "guest_time.h"
 #include "cpu.h"
+#include "lapic_timer.h"
 #include "log.h"
 #include "x86.h"
 
@@ -39,6 +40,11 @@ uint64_t guest_time_read(unsigned cpu, uint64_t real)
 	return vtime_read(&clock, cpu, real);
 }
 
+uint64_t guest_time_to_real(unsigned cpu, uint64_t virtual_deadline)
+{
+	return vtime_to_real(&clock, cpu, virtual_deadline);
+}
+
 static const char *speed_error(int err)
 {
 	return err == VTIME_ERANGE ? "out of range" : "invalid";
@@ -49,8 +55,10 @@ int guest_time_set_speed(uint64_t p, uint64_t q, const char *who, enum time_requ
 	void (*log)(const char *, ...) = from == FROM_GUEST ? hv_log_guest : hv_log;
 	uint64_t now = reference_now();
 	int err = vtime_set_speed(&clock, now, p, q);
-	if (!err)
+	if (!err) {
 		last_change_tsc = now;
+		lapic_timer_speed_changed();
+	}
 	if (err)
 		log("speed %lu/%lu from %s refused: %s", p, q, who, speed_error(err));
 	else if (vtime_armed(&clock))
@@ -67,6 +75,7 @@ int guest_time_arm(const char *who, enum time_requester from)
 	uint64_t now = reference_now();
 	int err = vtime_arm(&clock, now);
 	last_change_tsc = now;
+	lapic_timer_speed_changed();
 	struct vtime_state s;
 	vtime_get_state(&clock, &s);
 	(from == FROM_GUEST ? hv_log_guest : hv_log)("armed by %s, speed %lu/%lu", who, s.p, s.q);
@@ -107,13 +116,17 @@ int guest_time_set_cpu_offset(unsigned cpu, int64_t offset)
 int guest_time_write_tsc(unsigned cpu, uint64_t real, uint64_t value)
 {
 	tsc_written = true;
-	return vtime_write_tsc(&clock, cpu, real, value);
+	int err = vtime_write_tsc(&clock, cpu, real, value);
+	lapic_timer_speed_changed();
+	return err;
 }
 
 int guest_time_write_tsc_adjust(unsigned cpu, int64_t value)
 {
 	tsc_written = true;
-	return vtime_write_tsc_adjust(&clock, cpu, value);
+	int err = vtime_write_tsc_adjust(&clock, cpu, value);
+	lapic_timer_speed_changed();
+	return err;
 }
 
 int64_t guest_time_read_tsc_adjust(unsigned cpu)

@@ -1,45 +1,137 @@
 /*
- * idle.c - guest HLT. The hypervisor intercepts HLT so that it gets the CPU back while the
- * guest idles: a NO_HZ Linux guest may otherwise sleep for seconds without an exit, and the
- * control port would go unanswered. It spins (the host never takes interrupts) until the
- * local APIC has an interrupt requested (IRR, Intel SDM vol. 3A, 10.8.4; xAPIC MMIO at
- * IA32_APIC_BASE + 0x200..0x270) or 2 ms have passed, polling the control port; the guest
- * then resumes after its HLT with the interrupt still pending, which it takes at once.
- * The 2 ms bound covers interrupts that bypass the IRR (PIC ExtINT in early boot).
- * The guest owns IA32_APIC_BASE: it may move the APIC anywhere in the physical address
- * space (msr_policy.c checks the value), switch it off, or (where x2APIC is offered) to
- * x2APIC mode, where the IRR is MSRs 0x820.. (SDM vol. 3A, 10.12.1.2); the MSR is read on
- * every check and the page is reached through this CPU's physical window.
+ * idle.c - guest HLT: the physical CPU really halts while the guest idles.
+ *
+ * The hypervisor intercepts HLT so that it keeps the CPU while the guest waits: a NO_HZ
+ * Linux guest may otherwise sleep for seconds without an exit and the control port would go
+ * unanswered. On a guest HLT the hypervisor halts the CPU itself with interrupts open
+ * (vcpu_host_halt), after programming the physical local-APIC timer for the earlier of the
+ * guest's own timer expiry (translated to real time, lapic_timer.c) and its own wake-up
+ * (IDLE_POLL_MS, for the control port, arming and statistics). What wakes it:
+ * - the hypervisor's wake-up: acknowledged (EOI) here, never seen by the guest;
+ * - any interrupt for the guest (its timer, a device, an IPI): the CPU acknowledged it as it
+ *   would have in the guest (IRR to ISR), so it is injected through the guest's IDT at the
+ *   next entry and the guest's own EOI completes it (vcpu_inject_interrupt);
+ * - an NMI: the hypervisor's kick (a speed change, an INIT or STARTUP for this CPU), or the
+ *   guest's, injected;
+ * - an SMI, handled by the firmware in host context.
+ * A HLT with interrupts off (RFLAGS.IF = 0: a CPU Linux took offline) must not take the
+ * guest's interrupts: the task priority is raised to 0xE0 for the halt, so only class 15 -
+ * the wake-up vector - gets through; a guest class-15 interrupt taken there is given back to
+ * the APIC and the CPU then waits polling instead. Parked CPUs (wait-for-SIPI) wait the same
+ * way. Intel SDM vol. 3A, 10.8.3.1 "Task and Processor Priorities", 6.8.1 "Masking Maskable
+ * Hardware Interrupts"; AMD APM vol. 2, 15.17 "Global Interrupt Flag".
  */
 #include "idle.h"
 #include "control_port.h"
 #include "guest_time.h"
 #include "lapic.h"
+#include "lapic_timer.h"
+#include "vcpu.h"
 #include "x86.h"
 
-#define APIC_IRR_WORDS 8
-#define IDLE_MAX_MS 2
+#define IDLE_POLL_MS 20
+#define SPIN_MS 1
+#define LAPIC_TPR 0x080
+#define LAPIC_ISR 0x100
+#define LAPIC_TMR 0x180
+#define TPR_CLASS_15_ONLY 0xE0u
 
-static bool interrupt_requested(struct cpu *c)
+static bool vector_bit(struct cpu *c, unsigned base, uint8_t vector)
 {
-	if (!(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EN))
-		return false; /* no local APIC: only the time bound wakes the guest */
-	for (unsigned i = 0; i < APIC_IRR_WORDS; i++)
-		if (lapic_read(c, LAPIC_IRR + 0x10 * i))
-			return true;
-	return false;
+	return lapic_read(c, base + 0x10 * (vector / 32)) & (1u << (vector % 32));
+}
+
+/* Gives an interrupt the host acknowledged back to the APIC: EOI (if it is in service: a
+ * spurious vector is not) and, for an edge-triggered one, a self-IPI that requests it again;
+ * a level-triggered one is requested again by its source after the EOI (SDM vol. 3A,
+ * 10.8.5 "Signaling Interrupt Servicing Completion"). */
+void idle_give_back(struct cpu *c, uint8_t vector)
+{
+	bool in_service = vector_bit(c, LAPIC_ISR, vector);
+	bool level = vector_bit(c, LAPIC_TMR, vector);
+	if (in_service)
+		lapic_write(c, LAPIC_EOI, 0);
+	if (!level)
+		lapic_send_icr(c, ICR_SHORTHAND_SELF | ICR_DELIVERY_FIXED | vector, 0);
+}
+
+static bool wake_for_hv(struct cpu *c)
+{
+	return __atomic_load_n(&c->pending_init, __ATOMIC_SEQ_CST) ||
+	       __atomic_load_n(&c->pending_sipi, __ATOMIC_SEQ_CST) ||
+	       __atomic_load_n(&c->nmi_for_guest, __ATOMIC_SEQ_CST);
+}
+
+static void spin_for(struct cpu *c, uint64_t ticks)
+{
+	uint64_t start = rdtsc();
+	while (rdtsc() - start < ticks && !wake_for_hv(c)) {
+		hv_poll_if_due(c, rdtsc());
+		cpu_relax();
+	}
+}
+
+/* One wait. `guest_vectors`: the guest takes interrupts (HLT with IF = 1). Returns when the
+ * guest has something to do: an interrupt to inject (c->inject_vector), an NMI, an INIT or
+ * STARTUP request for this CPU. */
+static void wait(struct cpu *c, bool guest_vectors)
+{
+	uint64_t period = tsc_hz() / 1000 * IDLE_POLL_MS;
+	uint32_t saved_tpr = 0;
+	bool spinning = false;
+	if (!guest_vectors) {
+		saved_tpr = lapic_read(c, LAPIC_TPR);
+		lapic_write(c, LAPIC_TPR, TPR_CLASS_15_ONLY);
+	}
+	for (;;) {
+		hv_poll_if_due(c, rdtsc());
+		if (wake_for_hv(c))
+			break;
+		if (spinning) {
+			spin_for(c, tsc_hz() / 1000 * SPIN_MS);
+			continue;
+		}
+		lapic_timer_arm_for_halt(c, rdtsc() + period, guest_vectors);
+		c->halts++;
+		uint32_t taken = vcpu_host_halt(c);
+		if (!taken)
+			continue; /* NMI or SMI: a kick is seen by the checks above */
+		c->halt_wakes++;
+		uint8_t vector = (uint8_t)taken;
+		if (lapic_timer_is_hv_wake(c, vector)) {
+			lapic_write(c, LAPIC_EOI, 0);
+			continue;
+		}
+		if (guest_vectors) {
+			c->inject_vector = taken;
+			break;
+		}
+		idle_give_back(c, vector);
+		spinning = true;
+	}
+	lapic_timer_restore(c);
+	if (!guest_vectors)
+		lapic_write(c, LAPIC_TPR, saved_tpr);
 }
 
 void idle_wait(struct cpu *c)
 {
-	uint64_t start = rdtsc();
-	uint64_t limit = tsc_hz() / 1000 * IDLE_MAX_MS;
-	for (;;) {
-		uint64_t now = rdtsc();
-		hv_poll_if_due(c, now);
-		/* A guest INIT for this CPU (CPU offline/online) is taken at the next exit. */
-		if (now - start >= limit || c->pending_init || interrupt_requested(c))
-			return;
-		cpu_relax();
-	}
+	wait(c, vcpu_rflags(c) & RFLAGS_IF);
+}
+
+void idle_park(struct cpu *c)
+{
+	wait(c, false);
+}
+
+void idle_deliver(struct cpu *c)
+{
+	uint32_t pending = c->inject_vector;
+	if (!pending)
+		return;
+	c->inject_vector = 0;
+	if (vcpu_inject_interrupt(c, (uint8_t)pending))
+		c->interrupts_injected++;
+	else
+		idle_give_back(c, (uint8_t)pending);
 }

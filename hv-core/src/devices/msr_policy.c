@@ -3,8 +3,12 @@
  *
  * - IA32_TSC (0x10) and IA32_TSC_ADJUST (0x3B): read and written through vtime, so RDMSR
  *   agrees with RDTSC and writes move only this CPU's view (Intel SDM vol. 3B, 17.17.3).
- * - IA32_TSC_DEADLINE (0x6E0): CPUID hides the timer; accesses get #GP as on a CPU without
- *   it (SDM vol. 3A, 10.5.4.1).
+ * - IA32_TSC_DEADLINE (0x6E0): the guest's virtual deadline (lapic_timer.c); where CPUID
+ *   does not offer the timer (tsc-deadline=off) accesses get #GP as on a CPU without it
+ *   (SDM vol. 3A, 10.5.4.1).
+ * - x2APIC timer registers (0x832 LVT timer, 0x838 initial count, 0x839 current count,
+ *   0x83E divide configuration): the virtual timer in x2APIC mode; in xAPIC mode the MSRs do
+ *   not exist: #GP; the current count is read-only: a write is #GP (SDM 10.12.1.2).
  * - EFER (0xC0000080): reads hide SVME; writes are checked as the CPU checks them (#GP for
  *   a bit the guest's CPUID does not offer, SVME included since SVM is hidden, and for a
  *   change of LME while paging is on; LMA is read-only and keeps its value), then stored in
@@ -25,6 +29,7 @@
 #include "apic_page.h"
 #include "guest_memory.h"
 #include "lapic.h"
+#include "lapic_timer.h"
 #include "guest_time.h"
 #include "cpuid_policy.h"
 #include "vcpu.h"
@@ -44,6 +49,11 @@
 #define CR0_PG (1ull << 31)
 #define APIC_BASE_RESERVED_LOW 0x2FFull /* bits 7:0 and 9 */
 #define MSR_X2APIC_ICR 0x830u
+#define MSR_X2APIC_LVT_TIMER 0x832u
+#define MSR_X2APIC_TIMER_INITIAL 0x838u
+#define MSR_X2APIC_TIMER_CURRENT 0x839u
+#define MSR_X2APIC_TIMER_DIVIDE 0x83Eu
+#define CPUID1_ECX_TSC_DEADLINE (1u << 24)
 
 static const struct msr_intercept intercepts[] = {
 	{ MSR_IA32_TSC, true, true },
@@ -52,6 +62,10 @@ static const struct msr_intercept intercepts[] = {
 	{ MSR_EFER, true, true },
 	{ MSR_IA32_APIC_BASE, false, true },
 	{ MSR_X2APIC_ICR, false, true },
+	{ MSR_X2APIC_LVT_TIMER, true, true },
+	{ MSR_X2APIC_TIMER_INITIAL, true, true },
+	{ MSR_X2APIC_TIMER_CURRENT, true, true },
+	{ MSR_X2APIC_TIMER_DIVIDE, true, true },
 	{ MSR_TSC_RATIO, true, true },
 	{ MSR_VM_CR, true, true },
 	{ MSR_VM_HSAVE_PA, true, true },
@@ -69,8 +83,24 @@ const struct msr_intercept *msr_policy_at(unsigned index)
 
 static bool svm_private(uint32_t msr)
 {
-	return msr == MSR_TSC_RATIO || msr == MSR_VM_CR || msr == MSR_VM_HSAVE_PA ||
-	       msr == MSR_IA32_TSC_DEADLINE;
+	return msr == MSR_TSC_RATIO || msr == MSR_VM_CR || msr == MSR_VM_HSAVE_PA;
+}
+
+static bool tsc_deadline_offered(void)
+{
+	return cpuid_policy(1, 0).ecx & CPUID1_ECX_TSC_DEADLINE;
+}
+
+static bool x2apic_timer_msr(uint32_t msr)
+{
+	return msr == MSR_X2APIC_LVT_TIMER || msr == MSR_X2APIC_TIMER_INITIAL ||
+	       msr == MSR_X2APIC_TIMER_CURRENT || msr == MSR_X2APIC_TIMER_DIVIDE;
+}
+
+/* x2APIC register MSR -> xAPIC offset (SDM vol. 3A, 10.12.1.2). */
+static unsigned x2apic_offset(uint32_t msr)
+{
+	return (msr - 0x800u) << 4;
 }
 
 /* The EFER bits the guest may set: those its CPUID offers (SVME is not among them). */
@@ -151,6 +181,22 @@ enum msr_result msr_policy_read(struct cpu *c, uint32_t msr, uint64_t *value)
 	case MSR_EFER:
 		*value = vcpu_efer(c);
 		return MSR_DONE;
+	case MSR_IA32_TSC_DEADLINE:
+		if (!tsc_deadline_offered())
+			return MSR_FAULT;
+		*value = lapic_timer_read_deadline(c);
+		return MSR_DONE;
+	case MSR_X2APIC_LVT_TIMER:
+	case MSR_X2APIC_TIMER_INITIAL:
+	case MSR_X2APIC_TIMER_CURRENT:
+	case MSR_X2APIC_TIMER_DIVIDE: {
+		uint32_t v = 0;
+		if (!lapic_x2apic_mode())
+			return MSR_FAULT;
+		lapic_timer_read(c, x2apic_offset(msr), &v);
+		*value = v;
+		return MSR_DONE;
+	}
 	default:
 		if (svm_private(msr))
 			return MSR_FAULT;
@@ -173,7 +219,19 @@ enum msr_result msr_policy_write(struct cpu *c, uint32_t msr, uint64_t value)
 		return write_apic_base(value);
 	case MSR_X2APIC_ICR:
 		return write_x2apic_icr(c, value);
+	case MSR_IA32_TSC_DEADLINE:
+		if (!tsc_deadline_offered())
+			return MSR_FAULT;
+		lapic_timer_write_deadline(c, value);
+		return MSR_DONE;
 	default:
+		if (x2apic_timer_msr(msr)) {
+			/* Reserved bits 63:32 and the read-only current count: #GP. */
+			if (!lapic_x2apic_mode() || (value >> 32) || msr == MSR_X2APIC_TIMER_CURRENT)
+				return MSR_FAULT;
+			lapic_timer_write(c, x2apic_offset(msr), (uint32_t)value);
+			return MSR_DONE;
+		}
 		if (svm_private(msr))
 			return MSR_FAULT;
 		return wrmsr_safe(msr, value) ? MSR_FAULT : MSR_DONE;

@@ -51,9 +51,9 @@ const HARDWARE: { match: RegExp; shape: string; why: string }[] = [
     why: 'reserved IA32_APIC_BASE bits are #GP (SDM vol. 3A, 10.4.4); x2APIC enable is #GP when CPUID.1:ECX[21] is 0, which tsx-hv hides. QEMU 7.2 ignores all three.',
   },
   {
-    match: /^(tsc_deadline|vm_cr|vm_hsave_pa) /,
+    match: /^(vm_cr|vm_hsave_pa) /,
     shape: 'read=EIO',
-    why: 'RDMSR of an MSR the CPU does not have is #GP: tsx-hv hides the TSC-deadline timer and SVM in CPUID; QEMU reads 0 (TSC-deadline, VM_CR) or implements them for its own SVM.',
+    why: 'RDMSR of an MSR the CPU does not have is #GP: tsx-hv hides SVM in CPUID; QEMU reads 0 (VM_CR) or implements them for its own SVM. (IA32_TSC_DEADLINE is offered and emulated by tsx-hv: it reads like the baseline.)',
   },
   {
     match: /^ia32_tsc read$/,

@@ -16,6 +16,7 @@
 #include "insn_exit.h"
 #include "io_emulate.h"
 #include "lapic.h"
+#include "lapic_timer.h"
 #include "log.h"
 #include "msr_policy.h"
 #include "power.h"
@@ -156,24 +157,24 @@ static void handle_vmmcall(struct cpu *c)
 	complete(c, &in);
 }
 
-/* Nested page faults: a guest write to the trapped local-APIC page is emulated; nothing else
- * is ever unmapped or read-only, so any other fault is a hypervisor bug and panics
+/* Nested page faults: a guest access to the trapped local-APIC page is emulated; nothing
+ * else is ever unmapped or read-only, so any other fault is a hypervisor bug and panics
  * (nested_paging.c). EXITINFO1 bits: APM vol. 2, 15.25.6. */
-#define NPF_WRITE (1ull << 1)
+#define NPF_FETCH (1ull << 4)
 #define NPF_TABLE_WALK (1ull << 33)
 static void handle_npf(struct cpu *c, struct vmcb *v)
 {
 	uint64_t info = v->control.exit_info1, gpa = v->control.exit_info2;
 	count(c, EXIT_KIND_APIC);
-	if (apic_page_contains(gpa) && (info & NPF_WRITE)) {
-		if (info & NPF_TABLE_WALK) {
-			/* The guest's own page tables live in the APIC page and the CPU wanted to set
-			 * an accessed/dirty bit there: nonsense only a hostile guest builds. */
-			hv_log_guest("cpu %u: page tables in the local APIC page: #GP", c->index);
+	if (apic_page_contains(gpa)) {
+		if (info & (NPF_TABLE_WALK | NPF_FETCH)) {
+			/* The guest's own page tables or code live in the APIC page: nonsense only a
+			 * hostile guest builds. */
+			hv_log_guest("cpu %u: page tables or code in the local APIC page: #GP", c->index);
 			vcpu_inject_exception(c, X86_VECTOR_GP, true, 0);
 			return;
 		}
-		apic_page_write(c, gpa);
+		apic_page_access(c, gpa);
 		return;
 	}
 	nested_page_fault(info, gpa);
@@ -196,6 +197,15 @@ static void handle_svm_instruction(struct cpu *c)
 static void handle_smi(struct cpu *c)
 {
 	count(c, EXIT_KIND_SMI);
+	__asm__ volatile("stgi; clgi" : : : "memory");
+}
+
+/* An NMI arrived while the guest ran: the hypervisor's own kick (a speed change or an INIT
+ * or STARTUP for this CPU, lapic_timer.c) or the guest's. Opening GIF lets the host take it
+ * (exceptions.c tells them apart and queues the guest's for injection). */
+static void handle_nmi(struct cpu *c)
+{
+	count(c, EXIT_KIND_NMI);
 	__asm__ volatile("stgi; clgi" : : : "memory");
 }
 
@@ -245,6 +255,9 @@ static void dispatch(struct cpu *c, struct vmcb *v)
 		break;
 	case SVM_EXIT_SMI:
 		handle_smi(c);
+		break;
+	case SVM_EXIT_NMI:
+		handle_nmi(c);
 		break;
 	case SVM_EXIT_NPF:
 		handle_npf(c, v);
@@ -314,11 +327,20 @@ void svm_run(struct cpu *c)
 			__atomic_store_n(&c->run_state, VCPU_WAIT_FOR_SIPI, __ATOMIC_SEQ_CST);
 			__atomic_store_n(&c->pending_init, 0, __ATOMIC_SEQ_CST);
 			lapic_reset_after_init(c);
+			lapic_timer_reset(c);
+			c->inject_vector = 0;
 			return;
 		}
 		v->save.rax = c->regs.rax;
 		v->save.rsp = c->regs.rsp;
 		svm_sync_tsc_intercepts(c);
+		lapic_timer_before_entry(c);
+		/* An NMI the host took (exceptions.c) belongs to the guest; then an interrupt the
+		 * host acknowledged for it while idle (idle.c). */
+		if (!(v->control.event_inject & SVM_EVENT_VALID) &&
+		    __atomic_exchange_n(&c->nmi_for_guest, 0, __ATOMIC_SEQ_CST))
+			v->control.event_inject = SVM_EVENT_VALID | SVM_EVENT_TYPE_NMI | X86_VECTOR_NMI;
+		idle_deliver(c);
 		uint32_t generation = __atomic_load_n(&npt_generation, __ATOMIC_SEQ_CST);
 		if (c->npt_generation_seen != generation) {
 			c->npt_generation_seen = generation;
@@ -345,9 +367,6 @@ void svm_run(struct cpu *c)
 		v->control.event_inject = v->control.exit_int_info & SVM_EVENT_VALID
 						  ? v->control.exit_int_info
 						  : 0;
-		/* An NMI the host took (exceptions.c) belongs to the guest. */
-		if (!v->control.event_inject && __atomic_exchange_n(&c->nmi_for_guest, 0, __ATOMIC_SEQ_CST))
-			v->control.event_inject = SVM_EVENT_VALID | SVM_EVENT_TYPE_NMI | X86_VECTOR_NMI;
 		dispatch(c, v);
 		hv_poll_if_due(c, c->exit_tsc);
 	}

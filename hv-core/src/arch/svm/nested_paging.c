@@ -84,10 +84,10 @@ void nested_page_fault(uint64_t info, uint64_t gpa)
 		 info & NPF_TABLE_WALK ? " by the guest's page table walk" : "", info, mapped_limit - 1);
 }
 
-int vcpu_npt_set_writable(uint64_t gpa, bool writable)
+int vcpu_npt_set_access(uint64_t gpa, enum npt_access access)
 {
 	spin_lock(&npt_lock);
-	int err = root_pa ? npt_set_writable(root_pa, gpa, writable, one_page) : -1;
+	int err = root_pa ? npt_set_access(root_pa, gpa, access, one_page) : -1;
 	if (!err)
 		__atomic_fetch_add(&npt_generation, 1, __ATOMIC_SEQ_CST);
 	spin_unlock(&npt_lock);

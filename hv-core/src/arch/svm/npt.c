@@ -134,7 +134,7 @@ static bool split(uint64_t *entry, uint64_t child_size, void *(*alloc_page)(void
 	return true;
 }
 
-int npt_set_writable(uint64_t root, uint64_t gpa, bool writable, void *(*alloc_page)(void))
+int npt_set_access(uint64_t root, uint64_t gpa, enum npt_access access, void *(*alloc_page)(void))
 {
 	uint64_t *t = (uint64_t *)(uintptr_t)root;
 	for (int level = 3; level > 0; level--) {
@@ -150,6 +150,11 @@ int npt_set_writable(uint64_t root, uint64_t gpa, bool writable, void *(*alloc_p
 	uint64_t *pte = &t[(gpa >> 12) & 511];
 	if ((*pte & 0x000FFFFFFFFFF000ull) != (gpa & ~0xFFFull))
 		return -1; /* not identity-mapped here: the hypervisor's scratch region */
-	*pte = writable ? (*pte | NPT_RW) : (*pte & ~NPT_RW);
+	uint64_t e = *pte & ~(NPT_P | NPT_RW);
+	if (access != NPT_ACCESS_NONE)
+		e |= NPT_P;
+	if (access == NPT_ACCESS_RW)
+		e |= NPT_RW;
+	*pte = e;
 	return 0;
 }

@@ -2,8 +2,8 @@
  * svm.c - enabling SVM and building the VMCB (AMD APM vol. 2, 15.4 "Enabling SVM", 15.5
  * "VMRUN", 15.10 "I/O intercepts", 15.11 "MSR intercepts").
  *
- * Intercepts: VMRUN (required by VMRUN's consistency checks), SMI (taken in host context,
- * exit.c), CPUID, RDTSC + RDTSCP once the
+ * Intercepts: VMRUN (required by VMRUN's consistency checks), SMI and NMI (taken in host
+ * context, exit.c: an NMI is the hypervisor's kick or re-injected), CPUID, RDTSC + RDTSCP once the
  * guest clock differs from the real TSC (QEMU TCG reports RDTSCP as RDTSC; real hardware uses
  * 0x87), HLT (idle: the control port is polled
  * while the guest waits), SHUTDOWN, VMMCALL (hypercalls), the other SVM instructions (SVM is
@@ -94,7 +94,7 @@ void svm_cpu_init(struct cpu *c, uint64_t npt_root)
 	c->vmcb = v;
 	c->vmcb_pa = virt_to_phys(v);
 	/* RDTSC/RDTSCP start untrapped: see svm_sync_tsc_intercepts. */
-	v->control.intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_SMI |
+	v->control.intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_SMI | SVM_INTERCEPT_NMI |
 				     SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO_PROT |
 				     SVM_INTERCEPT_MSR_PROT | SVM_INTERCEPT_SHUTDOWN;
 	v->control.intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |

@@ -168,6 +168,27 @@ void vcpu_inject_exception(struct cpu *c, uint8_t vector, bool has_error, uint32
 	c->stats.injected++;
 }
 
+bool vcpu_inject_interrupt(struct cpu *c, uint8_t vector)
+{
+	struct vmcb *v = cpu_vmcb(c);
+	if ((v->control.event_inject & SVM_EVENT_VALID) || !(v->save.rflags & RFLAGS_IF) ||
+	    (v->control.interrupt_shadow & SVM_INTERRUPT_SHADOW))
+		return false;
+	/* Type 0: external interrupt (APM vol. 2, 15.20 "Event Injection"). */
+	v->control.event_inject = SVM_EVENT_VALID | vector;
+	return true;
+}
+
+/* GIF opens for the halt only: NMIs, SMIs and (with STI) interrupts are taken by the host's
+ * IDT (exceptions.c), which records an interrupt's vector and returns with IF clear. STI's
+ * one-instruction shadow covers HLT, so a wake-up requested before the halt is not lost. */
+uint32_t vcpu_host_halt(struct cpu *c)
+{
+	__atomic_store_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
+	__asm__ volatile("stgi; sti; hlt; cli; clgi" : : : "memory");
+	return __atomic_exchange_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
+}
+
 /* EVENTINJ does not load CR2: the hypervisor sets it (APM vol. 2, 15.20). */
 void vcpu_inject_page_fault(struct cpu *c, uint64_t linear, uint32_t error)
 {

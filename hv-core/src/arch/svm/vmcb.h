@@ -105,6 +105,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one 4 KiB page");
 
 /* Intercept vector 3 (offset 0x00C), table B-1. */
 #define SVM_INTERCEPT_INTR (1u << 0)
+#define SVM_INTERCEPT_NMI (1u << 1)
 #define SVM_INTERCEPT_SMI (1u << 2)
 #define SVM_INTERCEPT_RDTSC (1u << 14)
 #define SVM_INTERCEPT_CPUID (1u << 18)
