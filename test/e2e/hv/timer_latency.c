@@ -33,8 +33,9 @@
  * before the final clock read must all have been counted, and no more than were due by then
  * (more is reported as early). A signal wait or timerfd wait that gets nothing within
  * guard_ns of guest time past the due time also counts as lost (and the run stops).
- * setitimer's SIGALRMs coalesce (no overrun count): after each SIGALRM, getitimer gives the next
- * expiry on the timer's grid, from which the expiries folded into this signal are known; the
+ * setitimer's SIGALRMs coalesce (no overrun count): getitimer right after arming gives the
+ * timer's grid (a clock read just before it + the time left: a lower bound of the first expiry),
+ * and after each SIGALRM the next expiry on that grid, from which the expiries folded into this signal are known; the
  * overshoot is taken from the oldest of them (the first one not yet seen).
  *
  * `time` mode: the child reads CLOCK_MONOTONIC right before execve (into a shared page), the
@@ -349,8 +350,13 @@ static void run_itimer(struct stats *s, int periodic)
 	struct itv off = { { 0, 0 }, { 0, 0 } };
 	if (periodic) {
 		struct itv it = { { us / 1000000, us % 1000000 }, { us / 1000000, us % 1000000 } };
-		long e0 = now() + p;
+		struct itv cur;
 		sys(SYS_setitimer, 0, &it, 0);
+		/* The grid from the kernel: a clock read right before getitimer plus the time left is
+		 * a lower bound of the real first expiry (the gap is the system call's entry). */
+		long c = now();
+		sys(SYS_getitimer, 0, &cur, 0);
+		long e0 = c + cur.value.sec * NS + cur.value.usec * 1000;
 		long counted = 0;
 		for (long i = 0; more(i); i++) {
 			long due = e0 + counted * p;
@@ -361,9 +367,9 @@ static void run_itimer(struct stats *s, int periodic)
 			long seen = now();
 			st_add(s, seen, due);
 			/* the next expiry on the grid tells which expiry this signal was */
-			struct itv cur;
+			c = now();
 			sys(SYS_getitimer, 0, &cur, 0);
-			long next = seen + cur.value.sec * NS + cur.value.usec * 1000;
+			long next = c + cur.value.sec * NS + cur.value.usec * 1000;
 			long idx = (next - p - e0 + p / 2) / p; /* 0-based index of the newest expiry */
 			counted = idx + 1 > counted + 1 ? idx + 1 : counted + 1;
 		}
