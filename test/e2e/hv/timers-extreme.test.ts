@@ -45,19 +45,30 @@ for (const speed of SPEEDS) {
     });
     const hitsBefore = consoleHits.length;
     await setSpeed(m, speed);
-    const first = parseClock(await m.agent('clock', 30_000));
-    const h0 = performance.now();
     let answered = 0;
     let missed = 0;
+    // A guest that stalls at this speed stops answering from the first request on (today at
+    // 10000x): count it as missed and go on, so the stage still reports everything it can.
+    let first = await m.agent('clock', 30_000).then(parseClock, (e: Error) => {
+      missed++;
+      t.comment(`${label}: no answer to the first request: ${e.message}`);
+      return undefined;
+    });
+    const h0 = performance.now();
     let worstRttMs = 0;
     let last = first;
     let lastHost = h0;
+    let firstHost = h0;
     while (performance.now() - h0 < SECONDS * 1000) {
       await new Promise((r) => setTimeout(r, POLL_MS));
       const q = performance.now();
       try {
         last = parseClock(await m.agent('clock', 30_000));
         lastHost = performance.now();
+        if (!first) {
+          first = last;
+          firstHost = lastHost;
+        }
         worstRttMs = Math.max(worstRttMs, lastHost - q);
         answered++;
       } catch (e) {
@@ -66,9 +77,10 @@ for (const speed of SPEEDS) {
         if (!m.running) break;
       }
     }
-    const rate = Number(last.monoNs - first.monoNs) / 1e6 / (lastHost - h0);
+    const rate = first && last && lastHost > firstHost ? Number(last.monoNs - first.monoNs) / 1e6 / (lastHost - firstHost) : NaN;
     await setSpeed(m, 1);
-    const dmesg = await guestExec(m, 'dmesg -c', 120_000);
+    const dmesg = await guestExec(m, 'dmesg -c', 120_000).catch((e: Error) => ({ exit: -1, out: `(no dmesg: ${e.message})` }));
+    t.equal(dmesg.exit, 0, `${label}: dmesg read back at 1x`);
     const found = dmesg.out.split('\n').filter((l) => WATCHDOG_MESSAGES.test(l));
     const onConsole = consoleHits.slice(hitsBefore);
     const line = `${label}: ${answered} answers, ${missed} missed, worst round trip ${worstRttMs.toFixed(0)} ms; guest clock ran at ${rate.toPrecision(5)}x over ${((lastHost - h0) / 1000).toFixed(0)} s; watchdog messages: ${found.length} in dmesg, ${onConsole.length} on the console`;
