@@ -64,6 +64,8 @@ bool vcpu_inject_interrupt(struct cpu *c, uint8_t vector);
 /* Halts the physical CPU with interrupts open until an interrupt, NMI or SMI arrives.
  * Returns 0x100 | vector of the interrupt taken (at most one), or 0 (NMI, SMI). */
 uint32_t vcpu_host_halt(struct cpu *c);
+/* Opens interrupts for one instruction: takes a pending interrupt, if any (same result). */
+uint32_t vcpu_host_take_interrupt(struct cpu *c);
 /* #PF at `linear` with the error code (CR2 = linear, SDM vol. 3A, 6.15 "Interrupt 14"). */
 void vcpu_inject_page_fault(struct cpu *c, uint64_t linear, uint32_t error);
 

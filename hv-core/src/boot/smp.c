@@ -213,6 +213,7 @@ static void wait_for_sipi(struct cpu *c)
 		if (sipi) {
 			c->pending_init = 0;
 			vcpu_set_startup_state(c, (uint8_t)sipi);
+
 			c->run_state = VCPU_RUNNING;
 			return;
 		}

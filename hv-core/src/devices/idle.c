@@ -18,7 +18,11 @@
  * guest's interrupts: the task priority is raised to 0xE0 for the halt, so only class 15 -
  * the wake-up vector - gets through; a guest class-15 interrupt taken there is given back to
  * the APIC and the CPU then waits polling instead. Parked CPUs (wait-for-SIPI) wait the same
- * way. Intel SDM vol. 3A, 10.8.3.1 "Task and Processor Priorities", 6.8.1 "Masking Maskable
+ * way. A software-disabled APIC (SVR bit 8 clear: after INIT, and while the guest sets it
+ * up) delivers nothing, so it is enabled for the halt and disabled again after it; a wake-up
+ * requested after the halt ended is taken and acknowledged before the guest runs (vector
+ * 0xFF is the highest, so it is the one taken), never left pending for the guest. With the
+ * APIC disabled globally (IA32_APIC_BASE) there is no timer: the CPU waits polling. Intel SDM vol. 3A, 10.8.3.1 "Task and Processor Priorities", 6.8.1 "Masking Maskable
  * Hardware Interrupts"; AMD APM vol. 2, 15.17 "Global Interrupt Flag".
  */
 #include "idle.h"
@@ -32,6 +36,8 @@
 #define IDLE_POLL_MS 20
 #define SPIN_MS 1
 #define LAPIC_TPR 0x080
+#define LAPIC_SVR 0x0F0
+#define SVR_APIC_ENABLED (1u << 8)
 #define LAPIC_ISR 0x100
 #define LAPIC_TMR 0x180
 #define TPR_CLASS_15_ONLY 0xE0u
@@ -53,6 +59,18 @@ void idle_give_back(struct cpu *c, uint8_t vector)
 		lapic_write(c, LAPIC_EOI, 0);
 	if (!level)
 		lapic_send_icr(c, ICR_SHORTHAND_SELF | ICR_DELIVERY_FIXED | vector, 0);
+}
+
+/* The hypervisor's own wake-up (vector 0xFF) fired after the halt ended: take it now. */
+static void drain_wake(struct cpu *c)
+{
+	if (!vector_bit(c, LAPIC_IRR, HV_WAKE_VECTOR) || lapic_read(c, LAPIC_TPR) >= 0xF0)
+		return;
+	uint32_t taken = vcpu_host_take_interrupt(c);
+	if (taken == (0x100u | HV_WAKE_VECTOR))
+		lapic_write(c, LAPIC_EOI, 0);
+	else if (taken)
+		idle_give_back(c, (uint8_t)taken);
 }
 
 static bool wake_for_hv(struct cpu *c)
@@ -78,8 +96,11 @@ static void wait(struct cpu *c, bool guest_vectors)
 {
 	uint64_t period = tsc_hz() / 1000 * IDLE_POLL_MS;
 	uint32_t saved_tpr = 0;
-	bool spinning = false;
-	if (!guest_vectors) {
+	bool spinning = !(rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EN);
+	uint32_t saved_svr = spinning ? SVR_APIC_ENABLED : lapic_read(c, LAPIC_SVR);
+	if (!(saved_svr & SVR_APIC_ENABLED))
+		lapic_write(c, LAPIC_SVR, saved_svr | SVR_APIC_ENABLED);
+	if (!guest_vectors && !spinning) {
 		saved_tpr = lapic_read(c, LAPIC_TPR);
 		lapic_write(c, LAPIC_TPR, TPR_CLASS_15_ONLY);
 	}
@@ -109,9 +130,14 @@ static void wait(struct cpu *c, bool guest_vectors)
 		idle_give_back(c, vector);
 		spinning = true;
 	}
-	lapic_timer_restore(c);
-	if (!guest_vectors)
-		lapic_write(c, LAPIC_TPR, saved_tpr);
+	if (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EN) {
+		lapic_timer_restore(c);
+		drain_wake(c);
+		if (!guest_vectors)
+			lapic_write(c, LAPIC_TPR, saved_tpr);
+		if (!(saved_svr & SVR_APIC_ENABLED))
+			lapic_write(c, LAPIC_SVR, saved_svr);
+	}
 }
 
 void idle_wait(struct cpu *c)

@@ -189,6 +189,13 @@ uint32_t vcpu_host_halt(struct cpu *c)
 	return __atomic_exchange_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
 }
 
+uint32_t vcpu_host_take_interrupt(struct cpu *c)
+{
+	__atomic_store_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
+	__asm__ volatile("stgi; sti; nop; cli; clgi" : : : "memory");
+	return __atomic_exchange_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
+}
+
 /* EVENTINJ does not load CR2: the hypervisor sets it (APM vol. 2, 15.20). */
 void vcpu_inject_page_fault(struct cpu *c, uint64_t linear, uint32_t error)
 {
