@@ -37,6 +37,8 @@
 #define MAX_SHIFT 7u   /* divide by 128 */
 #define COUNT_MAX 0xFFFFFFFFull
 #define ICR_DELIVERY_NMI (4u << ICR_DELIVERY_SHIFT)
+#define LAPIC_ISR 0x100
+#define DELIVERY_GRACE_MS 20ull
 
 static uint64_t apic_per_tsc; /* physical APIC ticks (divide by 1) per TSC tick, 32.32 */
 static uint64_t tsc_per_apic; /* TSC ticks per APIC tick, 32.32 */
@@ -132,17 +134,31 @@ static void expire(struct vtimer *t)
 		t->deadline = 0;
 }
 
-/* The physical one-shot timer programmed for the guest's expiry has counted down to zero,
- * i.e. its interrupt was requested (IRR): that expiry is delivered and must not be
- * programmed again (a re-translation would fire it twice). Only the physical count can
- * tell: the real deadline is rounded up, so the TSC alone may pass it a moment early. */
+static bool vector_requested(struct cpu *c, uint8_t vector)
+{
+	unsigned word = 0x10u * (vector / 32u), bit = 1u << (vector % 32u);
+	return (lapic_read(c, LAPIC_IRR + word) | lapic_read(c, LAPIC_ISR + word)) & bit;
+}
+
+/* The physical one-shot timer programmed for the guest's expiry has counted down to zero:
+ * that expiry is delivered and must not be programmed again (a re-translation would fire it
+ * twice). Only the physical count can tell: the real deadline is rounded up, so the TSC alone
+ * may pass it a moment early. An emulated APIC may also show the count at zero a moment
+ * before it requests the interrupt (QEMU raises it from a timer callback); rewriting the
+ * timer then would cancel the request, so until the vector shows in IRR or ISR - for at most
+ * DELIVERY_GRACE_MS after the deadline - the CPU waits here. */
 static void sync_expiry(struct cpu *c)
 {
 	struct vtimer *t = &c->timer;
 	if (!t->real_deadline || t->partial || t->hv_wake || mode(t) == LVT_TIMER_PERIODIC)
 		return;
-	if (lapic_read(c, LAPIC_TIMER_CURRENT) == 0)
-		expire(t);
+	if (lapic_read(c, LAPIC_TIMER_CURRENT) != 0)
+		return;
+	expire(t);
+	uint8_t vector = (uint8_t)(t->lvt & LVT_VECTOR_MASK);
+	uint64_t grace = tsc_hz() / 1000 * DELIVERY_GRACE_MS;
+	while (rdtsc() - t->real_deadline < grace && !vector_requested(c, vector))
+		cpu_relax();
 }
 
 /* Translates the guest's timer onto the physical one (this CPU only). */
@@ -341,8 +357,9 @@ void lapic_timer_arm_for_halt(struct cpu *c, uint64_t wake, bool guest_vectors)
 		return; /* periodic: its own expiries wake the CPU */
 	if (guest_armed && (int64_t)(t->real_deadline - wake) <= 0)
 		return; /* the guest's expiry comes first */
-	bool own_vector = guest_vectors && !(t->lvt & LVT_MASKED) && vector >= 16;
-	t->wake_vector = own_vector ? vector : (uint8_t)HV_WAKE_VECTOR;
+	(void)vector;
+	/* Its own vector, never the guest's: a wake-up must not be mistaken for an expiry. */
+	t->wake_vector = (uint8_t)HV_WAKE_VECTOR;
 	if (program_physical(c, wake, 0, t->wake_vector))
 		t->hv_wake = 1;
 }
@@ -352,14 +369,8 @@ bool lapic_timer_is_hv_wake(struct cpu *c, uint8_t vector)
 	struct vtimer *t = &c->timer;
 	if (!t->hv_wake || vector != t->wake_vector)
 		return false;
-	uint64_t v = active_deadline(t);
-	bool guest_due = v && !(t->lvt & LVT_MASKED) && vector == (t->lvt & LVT_VECTOR_MASK) &&
-			 (int64_t)(virtual_now(c) - v) >= 0;
-	if (guest_due)
-		expire(t); /* this interrupt is the guest's expiry: it is injected */
-	else
-		t->hv_wakes++;
-	return !guest_due;
+	t->hv_wakes++;
+	return true;
 }
 
 void lapic_timer_restore(struct cpu *c)
