@@ -34,7 +34,8 @@
 #define LVT_TIMER_PERIODIC (1u << LVT_TIMER_MODE_SHIFT)
 #define LVT_TIMER_TSC_DEADLINE (2u << LVT_TIMER_MODE_SHIFT)
 
-/* The vector of the hypervisor's own wake-up when the guest's timer has no usable vector. */
+/* The vector of the hypervisor's own wake-up while a CPU idles (the highest: it is always the
+ * first one taken, idle.c). */
 #define HV_WAKE_VECTOR 0xFFu
 
 /* Pure helpers (host-tested): the divide configuration register's divisor as a shift
