@@ -68,6 +68,7 @@ struct vtimer {
 	uint8_t partial;            /* the real deadline is beyond the physical counter's reach */
 	uint8_t hv_wake;            /* the physical timer carries the hypervisor's own wake-up */
 	uint8_t wake_vector;        /* ... with this vector */
+	uint8_t acked;              /* the guest's EOI for the timer's vector since programming */
 	uint64_t programs, hv_wakes; /* statistics for status */
 };
 

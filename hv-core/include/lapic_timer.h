@@ -60,6 +60,10 @@ bool lapic_timer_write(struct cpu *c, unsigned offset, uint32_t value);
 uint64_t lapic_timer_read_deadline(struct cpu *c);
 void lapic_timer_write_deadline(struct cpu *c, uint64_t value);
 
+/* The guest's EOI (trapped): `write_eoi` performs it on the real APIC; an EOI that completes
+ * the timer's vector tells sync_expiry the expiry was delivered. */
+void lapic_timer_eoi(struct cpu *c, void (*write_eoi)(struct cpu *c));
+
 /* Before every guest entry: re-translates the timer if the speed changed since it was
  * programmed, or a far deadline has come within the physical counter's reach. */
 void lapic_timer_before_entry(struct cpu *c);

@@ -111,11 +111,20 @@ static uint64_t register_read(struct cpu *c, uint64_t gpa, unsigned size)
 	return real_read(c, gpa, size);
 }
 
+static void xapic_eoi(struct cpu *c)
+{
+	lapic_write(c, LAPIC_EOI, 0);
+}
+
 static void register_write(struct cpu *c, uint64_t gpa, unsigned size, uint64_t value)
 {
 	unsigned offset = (unsigned)(gpa & 0xFFF);
 	if (timer_register(gpa, size) && lapic_timer_write(c, offset, (uint32_t)value))
 		return;
+	if (timer_register(gpa, size) && offset == LAPIC_EOI) {
+		lapic_timer_eoi(c, xapic_eoi); /* the value written is ignored (SDM 10.8.5) */
+		return;
+	}
 	if (offset == LAPIC_ICR_HIGH && size == 4) {
 		c->guest_icr_high = (uint32_t)value;
 		real_write(c, gpa, size, value);

@@ -122,6 +122,7 @@ static bool program_physical(struct cpu *c, uint64_t real, uint64_t period_real,
 	lapic_write(c, LAPIC_LVT_TIMER, lvt);
 	lapic_write(c, LAPIC_TIMER_INITIAL, (uint32_t)count);
 	c->timer.programs++;
+	c->timer.acked = 0;
 	return true;
 }
 
@@ -145,8 +146,10 @@ static bool vector_requested(struct cpu *c, uint8_t vector)
  * twice). Only the physical count can tell: the real deadline is rounded up, so the TSC alone
  * may pass it a moment early. An emulated APIC may also show the count at zero a moment
  * before it requests the interrupt (QEMU raises it from a timer callback); rewriting the
- * timer then would cancel the request, so until the vector shows in IRR or ISR - for at most
- * DELIVERY_GRACE_MS after the deadline - the CPU waits here. */
+ * timer then would cancel the request. So unless the vector shows in IRR or ISR, or the
+ * guest's EOI for it has been seen since the timer was programmed (lapic_timer_eoi: every
+ * guest EOI is trapped), the CPU waits here for the request - at most DELIVERY_GRACE_MS
+ * after the deadline. */
 static void sync_expiry(struct cpu *c)
 {
 	struct vtimer *t = &c->timer;
@@ -157,8 +160,19 @@ static void sync_expiry(struct cpu *c)
 	expire(t);
 	uint8_t vector = (uint8_t)(t->lvt & LVT_VECTOR_MASK);
 	uint64_t grace = tsc_hz() / 1000 * DELIVERY_GRACE_MS;
-	while (rdtsc() - t->real_deadline < grace && !vector_requested(c, vector))
+	while (!t->acked && rdtsc() - t->real_deadline < grace && !vector_requested(c, vector))
 		cpu_relax();
+}
+
+void lapic_timer_eoi(struct cpu *c, void (*write_eoi)(struct cpu *c))
+{
+	struct vtimer *t = &c->timer;
+	uint8_t vector = (uint8_t)(t->lvt & LVT_VECTOR_MASK);
+	unsigned word = 0x10u * (vector / 32u), bit = 1u << (vector % 32u);
+	bool in_service = t->real_deadline && (lapic_read(c, LAPIC_ISR + word) & bit);
+	write_eoi(c);
+	if (in_service && !(lapic_read(c, LAPIC_ISR + word) & bit))
+		t->acked = 1;
 }
 
 /* Translates the guest's timer onto the physical one (this CPU only). */

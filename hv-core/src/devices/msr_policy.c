@@ -6,6 +6,8 @@
  * - IA32_TSC_DEADLINE (0x6E0): the guest's virtual deadline (lapic_timer.c); where CPUID
  *   does not offer the timer (tsc-deadline=off) accesses get #GP as on a CPU without it
  *   (SDM vol. 3A, 10.5.4.1).
+ * - x2APIC EOI (0x80B): performed, noting whether it completed the timer's vector
+ *   (lapic_timer_eoi); #GP for a non-zero value or in xAPIC mode.
  * - x2APIC timer registers (0x832 LVT timer, 0x838 initial count, 0x839 current count,
  *   0x83E divide configuration): the virtual timer in x2APIC mode; in xAPIC mode the MSRs do
  *   not exist: #GP; the current count is read-only: a write is #GP (SDM 10.12.1.2).
@@ -49,6 +51,7 @@
 #define CR0_PG (1ull << 31)
 #define APIC_BASE_RESERVED_LOW 0x2FFull /* bits 7:0 and 9 */
 #define MSR_X2APIC_ICR 0x830u
+#define MSR_X2APIC_EOI 0x80Bu
 #define MSR_X2APIC_LVT_TIMER 0x832u
 #define MSR_X2APIC_TIMER_INITIAL 0x838u
 #define MSR_X2APIC_TIMER_CURRENT 0x839u
@@ -62,6 +65,7 @@ static const struct msr_intercept intercepts[] = {
 	{ MSR_EFER, true, true },
 	{ MSR_IA32_APIC_BASE, false, true },
 	{ MSR_X2APIC_ICR, false, true },
+	{ MSR_X2APIC_EOI, false, true },
 	{ MSR_X2APIC_LVT_TIMER, true, true },
 	{ MSR_X2APIC_TIMER_INITIAL, true, true },
 	{ MSR_X2APIC_TIMER_CURRENT, true, true },
@@ -169,6 +173,12 @@ static enum msr_result write_x2apic_icr(struct cpu *c, uint64_t value)
 	return MSR_DONE;
 }
 
+static void x2apic_eoi(struct cpu *c)
+{
+	(void)c;
+	wrmsr(MSR_X2APIC_EOI, 0);
+}
+
 enum msr_result msr_policy_read(struct cpu *c, uint32_t msr, uint64_t *value)
 {
 	switch (msr) {
@@ -223,6 +233,13 @@ enum msr_result msr_policy_write(struct cpu *c, uint32_t msr, uint64_t value)
 		if (!tsc_deadline_offered())
 			return MSR_FAULT;
 		lapic_timer_write_deadline(c, value);
+		return MSR_DONE;
+	case MSR_X2APIC_EOI:
+		/* A non-zero value is #GP in x2APIC mode (SDM 10.12.1.2); the MSR does not exist in
+		 * xAPIC mode. */
+		if (!lapic_x2apic_mode() || value != 0)
+			return MSR_FAULT;
+		lapic_timer_eoi(c, x2apic_eoi);
 		return MSR_DONE;
 	default:
 		if (x2apic_timer_msr(msr)) {
