@@ -69,7 +69,7 @@ struct vtimer {
 	uint8_t hv_wake;            /* the physical timer carries the hypervisor's own wake-up */
 	uint8_t wake_vector;        /* ... with this vector */
 	uint8_t acked;              /* the guest's EOI for the timer's vector since programming */
-	uint64_t programs, hv_wakes; /* statistics for status */
+	uint64_t programs, hv_wakes, redelivered; /* statistics for status */
 };
 
 /* The guest CPU's run state (Intel SDM vol. 3A, 8.4 "Multiple-Processor (MP)
@@ -105,6 +105,7 @@ struct cpu {
 	unsigned reexec_count;
 	struct exit_stats stats;
 	struct vtimer timer;
+	volatile uint32_t in_halt; /* in the idle halt right now (status) */
 	uint64_t halts, halt_wakes; /* real HLTs of this CPU while the guest idled, and wake-ups */
 	uint64_t interrupts_injected; /* interrupts taken while halted and injected */
 };

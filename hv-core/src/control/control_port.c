@@ -141,9 +141,17 @@ static void reply_status(struct cpu *c)
 			 ts->count[EXIT_KIND_HLT], ts->count[EXIT_KIND_APIC], ts->last_apic_per_s,
 			 cycles_to_ns(ts->switch_seen_cycles) / 1000);
 		hv_reply("\"timer\":\"%s\",\"timer_programs\":%lu,\"halts\":%lu,\"halt_wakes\":%lu,"
-			 "\"hv_wakes\":%lu,\"interrupts_injected\":%lu}",
+			 "\"hv_wakes\":%lu,\"interrupts_injected\":%lu,",
 			 timer_mode(&t->timer), t->timer.programs, t->halts, t->halt_wakes,
 			 t->timer.hv_wakes, t->interrupts_injected);
+		/* The timer's state, for diagnosis: the guest's next virtual expiry and how far the
+		 * physical deadline is from now (negative: past), in microseconds. */
+		int64_t left = t->timer.real_deadline ? (int64_t)(t->timer.real_deadline - real) : 0;
+		hv_reply("\"timer_armed\":%s,\"timer_real_left_us\":%ld,\"timer_hv_wake\":%u,"
+			 "\"timer_partial\":%u,\"timer_redelivered\":%lu,\"halted\":%u}",
+			 (t->timer.tsc_deadline || t->timer.deadline) ? "true" : "false",
+			 left / (int64_t)(tsc_hz() / 1000000 ? tsc_hz() / 1000000 : 1), t->timer.hv_wake,
+			 t->timer.partial, t->timer.redelivered, t->in_halt);
 	}
 	hv_reply("]}");
 	hv_reply_end();

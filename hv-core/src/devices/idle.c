@@ -114,7 +114,9 @@ static void wait(struct cpu *c, bool guest_vectors)
 		}
 		lapic_timer_arm_for_halt(c, rdtsc() + period, guest_vectors);
 		c->halts++;
+		c->in_halt = 1;
 		uint32_t taken = vcpu_host_halt(c);
+		c->in_halt = 0;
 		if (!taken)
 			continue; /* NMI or SMI: a kick is seen by the checks above */
 		c->halt_wakes++;

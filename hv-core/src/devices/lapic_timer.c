@@ -38,7 +38,6 @@
 #define COUNT_MAX 0xFFFFFFFFull
 #define ICR_DELIVERY_NMI (4u << ICR_DELIVERY_SHIFT)
 #define LAPIC_ISR 0x100
-#define DELIVERY_GRACE_MS 20ull
 
 static uint64_t apic_per_tsc; /* physical APIC ticks (divide by 1) per TSC tick, 32.32 */
 static uint64_t tsc_per_apic; /* TSC ticks per APIC tick, 32.32 */
@@ -144,12 +143,13 @@ static bool vector_requested(struct cpu *c, uint8_t vector)
 /* The physical one-shot timer programmed for the guest's expiry has counted down to zero:
  * that expiry is delivered and must not be programmed again (a re-translation would fire it
  * twice). Only the physical count can tell: the real deadline is rounded up, so the TSC alone
- * may pass it a moment early. An emulated APIC may also show the count at zero a moment
- * before it requests the interrupt (QEMU raises it from a timer callback); rewriting the
- * timer then would cancel the request. So unless the vector shows in IRR or ISR, or the
- * guest's EOI for it has been seen since the timer was programmed (lapic_timer_eoi: every
- * guest EOI is trapped), the CPU waits here for the request - at most DELIVERY_GRACE_MS
- * after the deadline. */
+ * may pass it a moment early. An emulated APIC may show the count at zero before it requests
+ * the interrupt (QEMU raises it from a timer callback that waits for its lock), and any
+ * re-programming in that window cancels the request. So the expiry counts as requested only
+ * if its vector is in IRR or ISR, or the guest's EOI for it was seen (lapic_timer_eoi: every
+ * guest EOI is trapped); otherwise the physical timer is stopped - nothing can be requested
+ * after that - and, if IRR still does not hold the vector, the hypervisor requests it itself
+ * with a self-IPI. Either way it is delivered exactly once. */
 static void sync_expiry(struct cpu *c)
 {
 	struct vtimer *t = &c->timer;
@@ -159,9 +159,14 @@ static void sync_expiry(struct cpu *c)
 		return;
 	expire(t);
 	uint8_t vector = (uint8_t)(t->lvt & LVT_VECTOR_MASK);
-	uint64_t grace = tsc_hz() / 1000 * DELIVERY_GRACE_MS;
-	while (!t->acked && rdtsc() - t->real_deadline < grace && !vector_requested(c, vector))
-		cpu_relax();
+	if (t->acked || vector_requested(c, vector))
+		return;
+	lapic_write(c, LAPIC_TIMER_INITIAL, 0);
+	unsigned word = 0x10u * (vector / 32u), bit = 1u << (vector % 32u);
+	if (!(lapic_read(c, LAPIC_IRR + word) & bit)) {
+		lapic_send_icr(c, ICR_SHORTHAND_SELF | ICR_DELIVERY_FIXED | vector, 0);
+		t->redelivered++;
+	}
 }
 
 void lapic_timer_eoi(struct cpu *c, void (*write_eoi)(struct cpu *c))
@@ -169,7 +174,9 @@ void lapic_timer_eoi(struct cpu *c, void (*write_eoi)(struct cpu *c))
 	struct vtimer *t = &c->timer;
 	uint8_t vector = (uint8_t)(t->lvt & LVT_VECTOR_MASK);
 	unsigned word = 0x10u * (vector / 32u), bit = 1u << (vector % 32u);
-	bool in_service = t->real_deadline && (lapic_read(c, LAPIC_ISR + word) & bit);
+	/* Only once the count is zero can an EOI of the vector complete this expiry. */
+	bool in_service = t->real_deadline && !t->hv_wake && (lapic_read(c, LAPIC_ISR + word) & bit) &&
+			  lapic_read(c, LAPIC_TIMER_CURRENT) == 0;
 	write_eoi(c);
 	if (in_service && !(lapic_read(c, LAPIC_ISR + word) & bit))
 		t->acked = 1;
