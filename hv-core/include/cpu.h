@@ -106,6 +106,8 @@ struct cpu {
 	struct exit_stats stats;
 	struct vtimer timer;
 	volatile uint32_t in_halt; /* in the idle halt right now (status) */
+	uint32_t halt_ppr, halt_svr, halt_lvt; /* APIC state at the last halt (status) */
+	uint32_t ppr_warned;
 	uint64_t halts, halt_wakes; /* real HLTs of this CPU while the guest idled, and wake-ups */
 	uint64_t interrupts_injected; /* interrupts taken while halted and injected */
 };

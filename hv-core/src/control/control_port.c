@@ -148,10 +148,10 @@ static void reply_status(struct cpu *c)
 		 * physical deadline is from now (negative: past), in microseconds. */
 		int64_t left = t->timer.real_deadline ? (int64_t)(t->timer.real_deadline - real) : 0;
 		hv_reply("\"timer_armed\":%s,\"timer_real_left_us\":%ld,\"timer_hv_wake\":%u,"
-			 "\"timer_partial\":%u,\"timer_redelivered\":%lu,\"halted\":%u}",
+			 "\"timer_partial\":%u,\"timer_redelivered\":%lu,\"halted\":%u,\"halt_apic\":\"ppr %x svr %x lvt %x\"}",
 			 (t->timer.tsc_deadline || t->timer.deadline) ? "true" : "false",
 			 left / (int64_t)(tsc_hz() / 1000000 ? tsc_hz() / 1000000 : 1), t->timer.hv_wake,
-			 t->timer.partial, t->timer.redelivered, t->in_halt);
+			 t->timer.partial, t->timer.redelivered, t->in_halt, t->halt_ppr, t->halt_svr, t->halt_lvt);
 	}
 	hv_reply("]}");
 	hv_reply_end();

@@ -30,12 +30,14 @@
 #include "guest_time.h"
 #include "lapic.h"
 #include "lapic_timer.h"
+#include "log.h"
 #include "vcpu.h"
 #include "x86.h"
 
 #define IDLE_POLL_MS 20
 #define SPIN_MS 1
 #define LAPIC_TPR 0x080
+#define LAPIC_PPR 0x0A0
 #define LAPIC_SVR 0x0F0
 #define SVR_APIC_ENABLED (1u << 8)
 #define LAPIC_ISR 0x100
@@ -113,7 +115,22 @@ static void wait(struct cpu *c, bool guest_vectors)
 			continue;
 		}
 		lapic_timer_arm_for_halt(c, rdtsc() + period, guest_vectors);
+		c->halt_ppr = lapic_read(c, LAPIC_PPR);
+		if (c->halt_ppr >= 0xF0u) {
+			/* Class 15 is blocked by an interrupt in service: not even the wake-up could
+			 * end a halt. Poll instead (and say so once: a guest that halts in that state
+			 * waits for nothing but an NMI, or the hypervisor leaked an in-service bit). */
+			if (!c->ppr_warned) {
+				c->ppr_warned = 1;
+				hv_log("cpu %u: idle with PPR %x (ISR class 15 in service): polling", c->index,
+				       c->halt_ppr);
+			}
+			spin_for(c, tsc_hz() / 1000 * SPIN_MS);
+			continue;
+		}
 		c->halts++;
+		c->halt_svr = lapic_read(c, LAPIC_SVR);
+		c->halt_lvt = lapic_read(c, 0x320) | (guest_vectors ? 0x80000000u : 0);
 		c->in_halt = 1;
 		uint32_t taken = vcpu_host_halt(c);
 		c->in_halt = 0;
