@@ -388,7 +388,13 @@ void lapic_timer_arm_for_halt(struct cpu *c, uint64_t wake, bool guest_vectors)
 bool lapic_timer_is_hv_wake(struct cpu *c, uint8_t vector)
 {
 	struct vtimer *t = &c->timer;
-	if (!t->hv_wake || vector != t->wake_vector)
+	/* Vector 0xFF is the hypervisor's whenever it arrives: a wake-up can still be pending
+	 * from an earlier halt after the timer was re-programmed for the guest. Injected, it
+	 * would stay in service forever: Linux takes 0xFF as its spurious vector and never
+	 * acknowledges it (arch/x86/kernel/apic/apic.c, handle_spurious_interrupt), and then
+	 * nothing of priority class 15 or below reaches that CPU again. (A guest that puts a
+	 * real interrupt on vector 0xFF is not supported.) */
+	if (vector != HV_WAKE_VECTOR)
 		return false;
 	t->hv_wakes++;
 	return true;
