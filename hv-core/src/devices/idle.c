@@ -63,16 +63,25 @@ void idle_give_back(struct cpu *c, uint8_t vector)
 		lapic_send_icr(c, ICR_SHORTHAND_SELF | ICR_DELIVERY_FIXED | vector, 0);
 }
 
-/* The hypervisor's own wake-up (vector 0xFF) fired after the halt ended: take it now. */
+/* The hypervisor's own wake-up (vector 0xFF) fired after the halt ended: take it now, before
+ * the guest can. An interrupt the host already took for the guest is in service and may block
+ * it (same priority class): that one goes back to the APIC first (it stays requested and the
+ * guest takes it as usual), then 0xFF, the highest vector, is the one taken. */
 static void drain_wake(struct cpu *c)
 {
-	if (!vector_bit(c, LAPIC_IRR, HV_WAKE_VECTOR) || lapic_read(c, LAPIC_TPR) >= 0xF0)
-		return;
-	uint32_t taken = vcpu_host_take_interrupt(c);
-	if (taken == (0x100u | HV_WAKE_VECTOR))
-		lapic_write(c, LAPIC_EOI, 0);
-	else if (taken)
-		idle_give_back(c, (uint8_t)taken);
+	for (unsigned tries = 0; tries < 4 && vector_bit(c, LAPIC_IRR, HV_WAKE_VECTOR); tries++) {
+		if (lapic_read(c, LAPIC_TPR) >= 0xF0)
+			return;
+		if (c->inject_vector) {
+			idle_give_back(c, (uint8_t)c->inject_vector);
+			c->inject_vector = 0;
+		}
+		uint32_t taken = vcpu_host_take_interrupt(c);
+		if (taken == (0x100u | HV_WAKE_VECTOR))
+			lapic_write(c, LAPIC_EOI, 0);
+		else if (taken)
+			idle_give_back(c, (uint8_t)taken);
+	}
 }
 
 static bool wake_for_hv(struct cpu *c)
