@@ -50,6 +50,7 @@ export const registerProvision: Register = (program, output) => {
     .option('--dry-run', 'print the diff of every file and every command; change nothing')
     .option('--revert', 'restore the target exactly as it was before provision, from the backups on it')
     .option('--append <args>', 'extra kernel arguments (repeatable)', collect, [])
+    .option('--extreme-speeds', "also switch Linux's watchdogs off (lockup, RCU stall, hung task, workqueue): needed at speeds far from 1x, such as 10000x or 1/1000x")
     .option('--agent', 'install and enable the tsx-hv guest agent and its systemd unit')
     .option('--agent-binary <file>', 'agent binary to install (default: build it from images/agent)')
     .option('--agent-unit <file>', 'agent unit file (default: images/agent/tsx-hv-agent.service)')
@@ -66,7 +67,7 @@ Examples:
   $ tsx-hv provision ssh://root@lab-17 --reboot --verify --json
   $ tsx-hv provision --revert image:disk.qcow2`,
     )
-    .action(async (spec: string, o: { dryRun?: boolean; revert?: boolean; append: string[]; agent?: boolean; agentBinary?: string; agentUnit?: string; identity?: string; sshOption: string[]; reboot?: boolean; verify?: boolean }) => {
+    .action(async (spec: string, o: { dryRun?: boolean; revert?: boolean; append: string[]; extremeSpeeds?: boolean; agent?: boolean; agentBinary?: string; agentUnit?: string; identity?: string; sshOption: string[]; reboot?: boolean; verify?: boolean }) => {
       const out = output();
       const ssh = { identity: o.identity, options: o.sshOption };
       if (o.revert) {
@@ -84,7 +85,7 @@ Examples:
           process.stderr.write(`test hook: paused after ${applied} operations; waiting for SIGINT or SIGTERM\n`);
           await untilAborted(interrupt.signal);
         };
-        const r = await provision({ target: spec, append: o.append, agent, dryRun: o.dryRun, ssh, reboot: o.reboot, verify: o.verify, signal: interrupt.signal, afterOperation });
+        const r = await provision({ target: spec, append: o.append, extremeSpeeds: o.extremeSpeeds, agent, dryRun: o.dryRun, ssh, reboot: o.reboot, verify: o.verify, signal: interrupt.signal, afterOperation });
         if (out.json) out.document(r);
         else printReport(out, r);
       } finally {

@@ -22,6 +22,8 @@ import { rebootAndWait, verifyLive, type Verification } from './verify.js';
 export interface ProvisionOptions {
   /** dir:/path, image:disk.raw|disk.qcow2, ssh://user@host[:port] */
   target: string;
+  /** Switch Linux's watchdogs off for speeds far from 1x (EXTREME_SPEED_KERNEL_ARGS). */
+  extremeSpeeds?: boolean;
   /** Extra kernel arguments besides tsc=reliable. */
   append?: string[];
   /** Install and enable the guest agent. */
@@ -73,7 +75,7 @@ export async function openTarget(spec: string, ssh: ProvisionOptions['ssh'] = {}
 }
 
 export async function provision(opts: ProvisionOptions): Promise<ProvisionReport> {
-  const args = kernelArgs(opts.append);
+  const args = kernelArgs(opts.append, { extremeSpeeds: opts.extremeSpeeds });
   if ((opts.reboot || opts.verify) && !opts.target.startsWith('ssh://')) throw new UsageError('--reboot and --verify need a live target (ssh://...)');
   if (opts.reboot && opts.dryRun) throw new UsageError('--reboot cannot be combined with --dry-run');
   let target = await openTarget(opts.target, opts.ssh);

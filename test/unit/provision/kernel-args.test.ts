@@ -3,6 +3,8 @@ import { hasKernelArgs, kernelArgs, mergeKernelArgs } from '../../../src/provisi
 
 t.test('tsc=reliable always comes first; --append chunks are split and deduplicated', async (t) => {
   t.same(kernelArgs(), ['tsc=reliable']);
+  t.same(kernelArgs([], { extremeSpeeds: true }), ['tsc=reliable', 'nowatchdog', 'rcupdate.rcu_cpu_stall_suppress=1', 'sysctl.kernel.hung_task_timeout_secs=0', 'workqueue.watchdog_thresh=0']);
+  t.same(kernelArgs(['nowatchdog'], { extremeSpeeds: true }).filter((a) => a === 'nowatchdog').length, 1, 'no duplicates');
   t.same(kernelArgs(['clocksource=tsc  nohz=off', 'tsc=reliable', 'nohz=off']), ['tsc=reliable', 'clocksource=tsc', 'nohz=off']);
 });
 
