@@ -95,7 +95,9 @@ for (const speed of SPEEDS) {
     t.comment(line);
     for (const l of [...found, ...onConsole].slice(0, 10)) t.comment(`  ${l}`);
     t.equal(missed, 0, `${label}: the agent answered every request`);
-    t.ok(answered >= Math.floor(SECONDS / (POLL_MS / 1000)) - 1, `${label}: ${answered} answers`);
+    // A request every 5 s after the previous answer; at 10000x a round trip takes up to ~3 s
+    // under TCG (the guest is busy with its own timers), so the bound is one answer per 10 s.
+    t.ok(answered >= Math.max(1, Math.floor(SECONDS / 10)), `${label}: ${answered} answers (at least one per 10 s)`);
     t.ok(Math.abs(rate / speed - 1) < 0.1, `${label}: the guest clock advanced at ${rate.toPrecision(5)}x (within 10%)`);
     t.same(found, [], `${label}: no soft lockup, RCU stall or hung task in dmesg`);
     t.same(onConsole, [], `${label}: none on the console`);
