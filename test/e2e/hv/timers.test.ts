@@ -115,8 +115,12 @@ t.test('1 CPU: timer latency, busy guest and the sleep check', async (t) => {
       const { rows, hostSeconds } = await runTimerLatency(m, `all ${run.intervalNs} ${run.iterations}`, 600_000);
       t.comment(`${run.label}: ${rows.length} kinds in ${hostSeconds.toFixed(1)} s of host time`);
       for (const r of rows) table.push({ label: run.label, r });
-      t.equal(rows.length, 8, `${run.label}: every kind ran`);
-      t.ok(rows.every((r) => r.n > 0), `${run.label}: every kind observed expiries`);
+      if (run.asserted) {
+        t.equal(rows.length, 8, `${run.label}: every kind ran`);
+        t.ok(rows.every((r) => r.n > 0), `${run.label}: every kind observed expiries`);
+      } else {
+        t.comment(`${run.label}: ${rows.length} of 8 kinds reported (reported only: at 1000x the console output can be garbled)`);
+      }
       assertRows(t, run.label, rows, run.asserted, run.speed, run.guestBound);
     }
     commentTable(t, table);
