@@ -13,7 +13,7 @@
 /* Real-TSC interval between polls from the exit path (1 ms). */
 void control_port_init(void);
 /* Polls if the interval has passed since the last poll; cheap otherwise. */
-void hv_poll_if_due(struct cpu *c, uint64_t real_now);
-void hv_poll(struct cpu *c, uint64_t real_now);
+unsigned hv_poll_if_due(struct cpu *c, uint64_t real_now); /* bytes read */
+unsigned hv_poll(struct cpu *c, uint64_t real_now);
 
 #endif

@@ -187,25 +187,28 @@ static void execute(struct cpu *c, const struct control_request *r)
 
 /* Any CPU may poll: the one that takes the lock reads the port; the others go on at once,
  * so the port is answered whichever CPUs are busy, halted or parked. */
-void hv_poll(struct cpu *c, uint64_t now)
+unsigned hv_poll(struct cpu *c, uint64_t now)
 {
 	update_rates(c, now);
 	if (!spin_trylock(&poll_lock))
-		return;
+		return 0;
 	last_poll = now;
 	struct control_request req;
 	uint8_t byte;
-	for (unsigned i = 0; i < MAX_BYTES_PER_POLL && serial_read(&byte); i++)
+	unsigned i = 0;
+	for (; i < MAX_BYTES_PER_POLL && serial_read(&byte); i++)
 		if (control_reader_feed(&reader, byte, &req))
 			execute(c, &req);
 	guest_time_poll(now);
 	spin_unlock(&poll_lock);
+	return i;
 }
 
-void hv_poll_if_due(struct cpu *c, uint64_t now)
+unsigned hv_poll_if_due(struct cpu *c, uint64_t now)
 {
 	if (now - last_poll >= poll_interval)
-		hv_poll(c, now);
-	else if (now - c->stats.window_start_tsc >= tsc_hz())
+		return hv_poll(c, now);
+	if (now - c->stats.window_start_tsc >= tsc_hz())
 		update_rates(c, now);
+	return 0;
 }

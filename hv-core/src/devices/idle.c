@@ -36,6 +36,7 @@
 
 #define IDLE_POLL_MS 20
 #define SPIN_MS 1
+#define INPUT_ACTIVE_MS 50
 #define LAPIC_TPR 0x080
 #define LAPIC_PPR 0x0A0
 #define LAPIC_SVR 0x0F0
@@ -115,10 +116,18 @@ static void wait(struct cpu *c, bool guest_vectors)
 		saved_tpr = lapic_read(c, LAPIC_TPR);
 		lapic_write(c, LAPIC_TPR, TPR_CLASS_15_ONLY);
 	}
+	uint64_t input_until = 0;
 	for (;;) {
-		hv_poll_if_due(c, rdtsc());
+		/* While control-port bytes arrive, poll every millisecond instead of halting: the
+		 * UART holds only 16 bytes, so a 20 ms wake-up would cap input at 800 bytes/s. */
+		if (hv_poll_if_due(c, rdtsc()))
+			input_until = rdtsc() + tsc_hz() / 1000 * INPUT_ACTIVE_MS;
 		if (wake_for_hv(c))
 			break;
+		if ((int64_t)(input_until - rdtsc()) > 0) {
+			spin_for(c, tsc_hz() / 1000 * SPIN_MS);
+			continue;
+		}
 		if (spinning) {
 			spin_for(c, tsc_hz() / 1000 * SPIN_MS);
 			continue;

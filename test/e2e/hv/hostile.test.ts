@@ -56,6 +56,11 @@ const HARDWARE: { match: RegExp; shape: string; why: string }[] = [
     why: 'RDMSR of an MSR the CPU does not have is #GP: tsx-hv hides SVM in CPUID; QEMU reads 0 (VM_CR) or implements them for its own SVM. (IA32_TSC_DEADLINE is offered and emulated by tsx-hv: it reads like the baseline.)',
   },
   {
+    match: /^tsc_deadline read$/,
+    shape: 'read=ok',
+    why: 'tsx-hv offers and emulates the TSC-deadline timer (docs/hypervisor.md): RDMSR 0x6E0 reads the deadline the guest armed (its TSC, in TSC-deadline mode) or 0, as on hardware with the timer; QEMU TCG has no such timer and reads 0.',
+  },
+  {
     match: /^ia32_tsc read$/,
     shape: 'read=ok between-rdtsc',
     why: 'RDMSR(IA32_TSC) reads the TSC (SDM vol. 3B, 18.17); QEMU TCG reads 0.',
