@@ -202,10 +202,11 @@ const SMP_INTERVAL_NS = 100_000_000;
 const SWITCHES = [1, 60, 0.5, 10, 1, 60, 0.5, 10];
 const SWITCH_GAP_MS = 4000;
 
-// Open defect (issue 13 closing note): in some runs the 4-CPU machine stops (QEMU exits 0, no
-// hypervisor panic logged) during or right after these switches; until it is found the subtest
-// is a tap TODO: it runs and reports, and its failure does not fail the suite.
-t.test(`${CPUS} CPUs: timers armed on every CPU through speed switches never fire early and none is lost`, { todo: 'open defect: the 4-CPU machine sometimes stops (QEMU exit 0) during the switches' }, async (t) => {
+// This subtest found a defect: the machine sometimes stopped (QEMU exit 0, nothing logged) during
+// the switches, 1 run in 3. Cause: a second kick NMI sent while the first was in flight reached
+// the guest as an unknown NMI, injected regardless of the guest's NMI blocking. Fixed in
+// lapic_timer_kick and svm_run (docs/hypervisor.md); 11 runs in a row passed after the fix.
+t.test(`${CPUS} CPUs: timers armed on every CPU through speed switches never fire early and none is lost`, async (t) => {
   const m = await startMachine({ media: await standardMedia(), hypervisor: true, cpus: CPUS });
   t.teardown(() => m.kill());
   evidence(t, m);
@@ -266,5 +267,8 @@ t.test(`${CPUS} CPUs: timers armed on every CPU through speed switches never fir
   const s = await hvStatus(m);
   t.same(s.cpus?.map((c) => c.state), Array(CPUS).fill('running'), 'status: every cpu running');
   t.same(panics(m), [], 'no hypervisor panic');
+  // The hypervisor's kick NMIs never reach the guest (the defect this subtest found).
+  const unknownNmi = readFileSync(m.paths.consoleLog, 'utf8').match(/^.*NMI received for unknown reason.*$/gm) ?? [];
+  t.same(unknownNmi, [], 'the guest saw no unknown NMI');
   t.comment(`timers.test.ts: ${((performance.now() - fileStart) / 1000).toFixed(0)} s in all`);
 });
