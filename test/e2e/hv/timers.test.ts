@@ -161,13 +161,29 @@ t.test('1 CPU: timer latency, busy guest and the sleep check', async (t) => {
 
   t.test('sleep check: `sleep 60` at 60x takes <= 1.05 s of host time (best of 3); the guest-side figure is reported', async (t) => {
     await setSpeed(m, 60);
+    // Host time from marker to marker: the guest shell writes a line to the console right
+    // before and right after the command, and the host timestamps both lines as they arrive.
+    // The agent's round trip (request, base64 reply over 115200 baud) is outside the interval.
+    let markId = 0;
     const timed = async (seconds: number) => {
-      const t0 = performance.now();
-      const r = await guestExec(m, `${TIMER_LATENCY} time /bin/sleep sleep ${seconds}`, 300_000);
-      const hostS = (performance.now() - t0) / 1000;
-      const match = /guest_ns=(\d+) .*status=0/.exec(r.out);
-      if (r.exit !== 0 || !match) throw new Error(`sleep ${seconds}: exit ${r.exit}: ${r.out}`);
-      return { hostS, guestS: Number(match[1]) / 1e9 };
+      const id = ++markId;
+      const seen = new Map<string, number>();
+      const onLine = (line: string): void => {
+        const x = /tsxhv-mark-(a|b)-(\d+)/.exec(line);
+        if (x && Number(x[2]) === id && !seen.has(x[1]!)) seen.set(x[1]!, performance.now());
+      };
+      m.console.on('line', onLine);
+      try {
+        const r = await guestExec(m, `echo tsxhv-mark-a-${id} > /dev/console; ${TIMER_LATENCY} time /bin/sleep sleep ${seconds}; echo tsxhv-mark-b-${id} > /dev/console`, 300_000);
+        const match = /guest_ns=(\d+) .*status=0/.exec(r.out);
+        if (r.exit !== 0 || !match) throw new Error(`sleep ${seconds}: exit ${r.exit}: ${r.out}`);
+        const a = seen.get('a');
+        const b = seen.get('b');
+        if (a === undefined || b === undefined) throw new Error(`sleep ${seconds}: console markers not seen (${[...seen.keys()].join(',')})`);
+        return { hostS: (b - a) / 1000, guestS: Number(match[1]) / 1e9 };
+      } finally {
+        m.console.off('line', onLine);
+      }
     };
     const noops = [];
     for (let i = 0; i < 5; i++) noops.push(await timed(0));
