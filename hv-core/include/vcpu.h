@@ -84,17 +84,4 @@ int vcpu_npt_set_access(uint64_t gpa, enum npt_access access);
 /* A CPU started by a STARTUP IPI: real mode at vector << 12, registers as after INIT. */
 void vcpu_set_startup_state(struct cpu *c, uint8_t vector);
 
-/* I/O port intercepts: generic devices hook ports; the vendor code routes exits to
- * io_emulate (io_emulate.h), which calls the hooks. `size` is 1, 2 or 4 and the access lies
- * inside [base, base + count); `string` is set for INS/OUTS, whose data is memory, not RAX. */
-struct io_hook {
-	uint16_t base, count;
-	uint32_t (*in)(struct cpu *c, uint16_t port, unsigned size, bool string);
-	void (*out)(struct cpu *c, uint16_t port, unsigned size, uint32_t value, bool string);
-};
-void io_hook_register(const struct io_hook *hook);
-const struct io_hook *io_hook_find(uint16_t port);
-unsigned io_hook_count(void);
-const struct io_hook *io_hook_at(unsigned index);
-
 #endif

@@ -210,7 +210,7 @@ static void handle_nmi(struct cpu *c)
 }
 
 /* The guest's NMI handler is returning. The intercept comes before the IRET executes, so NMIs
- * stay blocked until the guest has moved past it (svm_run; KVM does the same), and the
+ * stay blocked until the guest has moved past it (arch_run; KVM does the same), and the
  * intercept is off again until the next NMI is injected. Counted with the NMI exits. */
 static void handle_iret(struct cpu *c, struct vmcb *v)
 {
@@ -224,7 +224,7 @@ static void handle_shutdown(struct cpu *c)
 {
 	count(c, EXIT_KIND_SHUTDOWN);
 	hv_log("guest shutdown (triple fault)");
-	svm_dump_guest(c);
+	arch_dump_guest(c);
 	power_shutdown_action();
 }
 
@@ -288,7 +288,7 @@ static void dump_segment(const char *name, const struct vmcb_segment *s)
 		s->attrib, s->limit, s->base);
 }
 
-void svm_dump_guest(struct cpu *c)
+void arch_dump_guest(struct cpu *c)
 {
 	struct vmcb *v = cpu_vmcb(c);
 	struct guest_regs *r = &c->regs;
@@ -324,10 +324,10 @@ static void dump_current_guest(void)
 {
 	struct cpu *c = this_cpu();
 	if (c && c->vmcb)
-		svm_dump_guest(c);
+		arch_dump_guest(c);
 }
 
-void svm_run(struct cpu *c)
+void arch_run(struct cpu *c)
 {
 	struct vmcb *v = cpu_vmcb(c);
 	hv_set_panic_dump(dump_current_guest);

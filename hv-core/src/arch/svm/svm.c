@@ -12,6 +12,7 @@
 #include "svm.h"
 #include "guest_time.h"
 #include "hvlib.h"
+#include "io_hooks.h"
 #include "log.h"
 #include "msr_policy.h"
 #include "page_alloc.h"
@@ -29,7 +30,7 @@ static uint8_t *msrpm;
 static uint8_t *iopm;
 static struct spinlock maps_lock;
 
-const char *svm_unsupported_reason(void)
+const char *arch_unsupported_reason(void)
 {
 	if (cpuid(0x80000000, 0).eax < 0x8000000A)
 		return "CPU has no extended leaf 0x8000000A";
@@ -68,7 +69,7 @@ static void iopm_set(uint16_t port, uint16_t count)
 		iopm[p / 8] |= (uint8_t)(1u << (p % 8));
 }
 
-void svm_cpu_init(struct cpu *c, uint64_t npt_root)
+void arch_cpu_init(struct cpu *c, uint64_t npt_root)
 {
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	c->hsave_pa = virt_to_phys(page_alloc(1));
