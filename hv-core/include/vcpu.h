@@ -53,6 +53,10 @@ void vcpu_paging_state(struct cpu *c, struct paging_state *s);
 /* The guest's EFER as the guest sees it, and a write of a value msr_policy has validated. */
 uint64_t vcpu_efer(struct cpu *c);
 void vcpu_set_efer(struct cpu *c, uint64_t efer);
+/* The intercepted instruction's length as the CPU reported it (SVM: the saved next RIP, AMD
+ * APM vol. 2, 15.7.1; VMX: the VM-exit instruction length); false where the CPU reports none
+ * (QEMU TCG saves no next RIP) and the length must be decoded. */
+bool vcpu_exit_insn_length(struct cpu *c, unsigned *length);
 /* Moves RIP past the intercepted instruction whose decoded length is `length` (the CPU's
  * own next RIP is used where the CPU saves one). */
 void vcpu_skip_instruction(struct cpu *c, unsigned length);

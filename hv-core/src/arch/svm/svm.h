@@ -20,9 +20,6 @@ extern volatile uint32_t npt_generation;
 /* A nested page fault: panics with the fault decoded (and the guest dump). */
 __attribute__((noreturn)) void nested_page_fault(uint64_t exitinfo1, uint64_t gpa);
 void svm_world_switch(struct guest_regs *regs, uint64_t vmcb_pa, uint64_t host_save_pa);
-/* The intercepted instruction's length from the CPU's saved next RIP (NRIP save, APM vol. 2,
- * 15.7.1); false where the CPU saves none (QEMU TCG) and the length must be decoded. */
-bool svm_next_rip_length(struct cpu *c, unsigned *length);
 /* Turns on the RDTSC/RDTSCP intercepts once the guest clock is virtualised. */
 void svm_sync_tsc_intercepts(struct cpu *c);
 
