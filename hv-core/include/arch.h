@@ -1,9 +1,9 @@
 /*
  * arch.h - what the boot code asks of the virtualisation extension (AMD SVM today,
  * src/arch/svm; Intel VT-x later, src/arch/vmx): whether it can run, the nested page tables,
- * a CPU's control block, the world-switch loop and the guest state dump. Guest registers,
- * RIP and event injection are in vcpu.h; the exit handlers the vendor code calls are in
- * exits.h. Nothing outside src/arch includes a vendor header.
+ * a CPU's control block, the world-switch loop, the guest state dump and the extension's
+ * own MSRs. Guest registers, RIP and event injection are in vcpu.h; the exit handlers the
+ * vendor code calls are in exits.h. Nothing outside src/arch includes a vendor header.
  */
 #ifndef TSX_HV_ARCH_H
 #define TSX_HV_ARCH_H
@@ -27,5 +27,9 @@ void arch_cpu_init(struct cpu *c, uint64_t npt_root);
 void arch_run(struct cpu *c);
 /* "# PANIC ..." lines with the guest's registers, control state and code at RIP. */
 void arch_dump_guest(struct cpu *c);
+/* The virtualisation extension's own MSRs (SVM: VM_CR, VM_HSAVE_PA, TSC_RATIO), which the
+ * vendor code intercepts: the extension is hidden from the guest, so an access is #GP
+ * (msr_policy.c), as on a CPU without it. */
+bool arch_msr_is_private(uint32_t msr);
 
 #endif

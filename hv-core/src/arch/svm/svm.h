@@ -10,6 +10,12 @@
 #include "cpu.h"
 #include "vmcb.h"
 
+/* SVM's own MSRs (AMD APM vol. 2, 15.30 "SVM-Related MSRs") and EFER.SVME (3.1.7). */
+#define MSR_TSC_RATIO 0xC0000104u
+#define MSR_VM_CR 0xC0010114u
+#define MSR_VM_HSAVE_PA 0xC0010117u
+#define EFER_SVME (1ull << 12)
+
 static inline struct vmcb *cpu_vmcb(struct cpu *c)
 {
 	return (struct vmcb *)c->vmcb;
