@@ -45,9 +45,9 @@
  */
 import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
-import { startMachine } from '../../../src/engines/start.js';
-import type { EngineMachine } from '../../../src/engines/machine.js';
-import { bootToAgent, guestExec, hvStatus, panics, READY_TIMEOUT_MS, standardMedia } from './fixtures.js';
+import { startMachine } from '../../../../src/engines/start.js';
+import type { EngineMachine } from '../../../../src/engines/machine.js';
+import { bootToAgent, guestExec, hvStatus, panics, READY_TIMEOUT_MS, standardMedia } from '../fixtures.js';
 import {
   commentTable,
   installTimerLatency,
@@ -57,7 +57,7 @@ import {
   setSpeed,
   TIMER_LATENCY,
   type TimerLine,
-} from './timers-guest.js';
+} from '../timers-guest.js';
 
 const fileStart = performance.now();
 /** Guard at 10x/60x: a mean overshoot below 1 s of guest time (without the virtual timer: seconds). */
