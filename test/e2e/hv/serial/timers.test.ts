@@ -64,13 +64,18 @@ const fileStart = performance.now();
 const GUARD_MEAN_NS = 1_000_000_000;
 const ms = (ns: number): string => (ns / 1e6).toFixed(3);
 
-/** Interval and iterations per speed: a period is at least ~0.1 ms of host time. */
+/**
+ * Interval and iterations per speed: a period is at least ~0.1 ms of host time. At 1000x the
+ * guest's own tick is 250 000 per second of host time, more than a TCG guest can service, and
+ * the run's host time swings with the host's load (41 s quiet, 160-206 s and once over 600 s
+ * with other emulators busy, for 20 iterations): 5 iterations keep it reported and bounded.
+ */
 const LATENCY_RUNS: { speed: number; label: string; intervalNs: number; iterations: number; asserted: boolean; guestBound: boolean }[] = [
   { speed: 0.1, label: '0.1x', intervalNs: 10_000_000, iterations: 10, asserted: true, guestBound: true },
   { speed: 1, label: '1x', intervalNs: 10_000_000, iterations: 30, asserted: true, guestBound: true },
   { speed: 10, label: '10x', intervalNs: 10_000_000, iterations: 50, asserted: true, guestBound: false },
   { speed: 60, label: '60x', intervalNs: 10_000_000, iterations: 100, asserted: true, guestBound: false },
-  { speed: 1000, label: '1000x', intervalNs: 1_000_000_000, iterations: 20, asserted: false, guestBound: false },
+  { speed: 1000, label: '1000x', intervalNs: 1_000_000_000, iterations: 5, asserted: false, guestBound: false },
 ];
 
 function evidence(t: Test, m: EngineMachine): void {
