@@ -47,8 +47,10 @@ static char *reply_exec(const char *id, const char *arg)
 	int code = exec_command((char *)command, &output, &len);
 	free(command);
 	if (code < 0) return format_reply(id, 0, "exec-failed");
-	char *payload = malloc(4 * ((len + 2) / 3) + 32);
-	int head = sprintf(payload, "exit=%d out=", code);
+	/* len= lets the host tell a complete reply from one that kernel messages on the same
+	 * console cut short (src/engines/agent-protocol.ts, parseExec). */
+	char *payload = malloc(4 * ((len + 2) / 3) + 64);
+	int head = sprintf(payload, "exit=%d len=%zu out=", code, len);
 	b64_encode((unsigned char *)output, len, payload + head);
 	free(output);
 	char *r = format_reply(id, 1, payload);

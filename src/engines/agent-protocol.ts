@@ -104,11 +104,23 @@ export function execRequest(shellCommand: string): string {
   return `exec ${Buffer.from(shellCommand, 'utf8').toString('base64')}`;
 }
 
-/** `exit=<code> out=<base64>` */
+/**
+ * `exit=<code> len=<bytes> out=<base64>` (agents before len= send no length). The kernel writes
+ * its messages to the same serial console at any moment, also into the middle of a reply line;
+ * the reply then ends at the first space of the message, with valid but truncated base64. len=
+ * tells that apart: such a reply is an AGENT_GARBLED error, never silently shortened output.
+ */
 export function parseExec(payload: string): ExecResult {
   const f = fields(payload);
   const code = required(f, 'exit', payload);
   const out = required(f, 'out', payload);
-  if (!/^\d+$/.test(code) || !/^[A-Za-z0-9+/]*={0,2}$/.test(out)) throw new TsxHvError('AGENT_PROTOCOL', `malformed exec reply "${payload}"`);
-  return { exitCode: Number(code), output: Buffer.from(out, 'base64').toString('utf8') };
+  const len = f.get('len');
+  if (!/^\d+$/.test(code) || !/^[A-Za-z0-9+/]*={0,2}$/.test(out) || (len !== undefined && !/^\d+$/.test(len))) {
+    throw new TsxHvError('AGENT_PROTOCOL', `malformed exec reply "${payload.length > 200 ? `${payload.slice(0, 200)}...` : payload}"`);
+  }
+  const bytes = Buffer.from(out, 'base64');
+  if (len !== undefined && bytes.length !== Number(len)) {
+    throw new TsxHvError('AGENT_GARBLED', `the guest agent's exec reply was cut short on the console (${bytes.length} of ${len} bytes): kernel messages interleaved with it`, { hint: "the command ran; run it again, or lower the guest's console loglevel" });
+  }
+  return { exitCode: Number(code), output: bytes.toString('utf8') };
 }

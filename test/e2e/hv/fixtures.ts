@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { prepareMedia } from '../../../src/scenario/boot.js';
 import { startMachine } from '../../../src/engines/start.js';
 import type { EngineMachine } from '../../../src/engines/machine.js';
-import type { AgentReady } from '../../../src/engines/agent-protocol.js';
+import { execRequest, parseExec, type AgentReady } from '../../../src/engines/agent-protocol.js';
 
 export const READY_TIMEOUT_MS = 240_000;
 
@@ -143,10 +143,9 @@ export async function hvStatus(m: EngineMachine): Promise<HvStatusReply> {
 
 /** Runs a shell command in the guest through the agent; resolves with exit code and output. */
 export async function guestExec(m: EngineMachine, command: string, timeoutMs = 60_000): Promise<{ exit: number; out: string }> {
-  const payload = await m.agent(`exec ${Buffer.from(command).toString('base64')}`, timeoutMs);
-  const match = /exit=(-?\d+) out=(\S*)/.exec(payload);
-  if (!match) throw new Error(`unexpected exec reply: ${payload}`);
-  return { exit: Number(match[1]), out: Buffer.from(match[2]!, 'base64').toString() };
+  // parseExec checks the reply's length: a reply cut short by kernel messages is an error.
+  const r = parseExec(await m.agent(execRequest(command), timeoutMs));
+  return { exit: r.exitCode, out: r.output };
 }
 
 /**
