@@ -4,7 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-int exec_command(const char *command, char **out, size_t *len)
+int exec_command(const char *command, char **out, size_t *len, size_t *dropped)
 {
 	int fds[2];
 	if (pipe(fds) != 0) return -1;
@@ -26,13 +26,16 @@ int exec_command(const char *command, char **out, size_t *len)
 	}
 	close(fds[1]);
 	char *buf = malloc(EXEC_OUTPUT_MAX);
-	size_t used = 0;
+	size_t used = 0, over = 0;
 	char scratch[4096];
 	ssize_t r;
 	/* Keep draining after the cap so the child never blocks on a full pipe. */
 	while ((r = read(fds[0], scratch, sizeof scratch)) != 0) {
 		if (r < 0) continue;
-		for (ssize_t i = 0; i < r && used < EXEC_OUTPUT_MAX; i++) buf[used++] = scratch[i];
+		for (ssize_t i = 0; i < r; i++) {
+			if (used < EXEC_OUTPUT_MAX) buf[used++] = scratch[i];
+			else over++;
+		}
 	}
 	close(fds[0]);
 	int status;
@@ -40,6 +43,7 @@ int exec_command(const char *command, char **out, size_t *len)
 	}
 	*out = buf;
 	*len = used;
+	*dropped = over;
 	if (WIFEXITED(status)) return WEXITSTATUS(status);
 	return 128 + WTERMSIG(status);
 }

@@ -7,7 +7,8 @@
 #define EXEC_OUTPUT_MAX (64 * 1024)
 
 /* Runs `/bin/sh -c command` with stdin from /dev/null. Fills *out (malloc'ed, caller frees) and
- * *len with the combined output. Returns the exit status (128+signal when killed) or -1. */
-int exec_command(const char *command, char **out, size_t *len);
+ * *len with the combined output, *dropped with the bytes beyond EXEC_OUTPUT_MAX. Returns the
+ * exit status (128+signal when killed) or -1. */
+int exec_command(const char *command, char **out, size_t *len, size_t *dropped);
 
 #endif

@@ -43,14 +43,15 @@ static char *reply_exec(const char *id, const char *arg)
 	}
 	command[n] = 0;
 	char *output;
-	size_t len;
-	int code = exec_command((char *)command, &output, &len);
+	size_t len, dropped;
+	int code = exec_command((char *)command, &output, &len, &dropped);
 	free(command);
 	if (code < 0) return format_reply(id, 0, "exec-failed");
 	/* len= lets the host tell a complete reply from one that kernel messages on the same
-	 * console cut short (src/engines/agent-protocol.ts, parseExec). */
+	 * console cut short (src/engines/agent-protocol.ts, parseExec); dropped= counts the
+	 * output beyond the cap. */
 	char *payload = malloc(4 * ((len + 2) / 3) + 64);
-	int head = sprintf(payload, "exit=%d len=%zu out=", code, len);
+	int head = sprintf(payload, "exit=%d len=%zu dropped=%zu out=", code, len, dropped);
 	b64_encode((unsigned char *)output, len, payload + head);
 	free(output);
 	char *r = format_reply(id, 1, payload);

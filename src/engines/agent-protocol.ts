@@ -29,6 +29,8 @@ export interface ClockSample {
 export interface ExecResult {
   exitCode: number;
   output: string;
+  /** Output bytes beyond the agent's 64 KiB cap, not in `output` (agents that report it). */
+  droppedBytes?: number;
 }
 
 /** An `err` reply from the agent. */
@@ -105,7 +107,8 @@ export function execRequest(shellCommand: string): string {
 }
 
 /**
- * `exit=<code> len=<bytes> out=<base64>` (agents before len= send no length). The kernel writes
+ * `exit=<code> len=<bytes> dropped=<bytes> out=<base64>` (agents before len= send neither;
+ * dropped= is the output beyond the agent's cap). The kernel writes
  * its messages to the same serial console at any moment, also into the middle of a reply line;
  * the reply then ends at the first space of the message, with valid but truncated base64. len=
  * tells that apart: such a reply is an AGENT_GARBLED error, never silently shortened output.
@@ -122,5 +125,8 @@ export function parseExec(payload: string): ExecResult {
   if (len !== undefined && bytes.length !== Number(len)) {
     throw new TsxHvError('AGENT_GARBLED', `the guest agent's exec reply was cut short on the console (${bytes.length} of ${len} bytes): kernel messages interleaved with it`, { hint: "the command ran; run it again, or lower the guest's console loglevel" });
   }
-  return { exitCode: Number(code), output: bytes.toString('utf8') };
+  const dropped = f.get('dropped');
+  const result: ExecResult = { exitCode: Number(code), output: bytes.toString('utf8') };
+  if (dropped !== undefined && /^\d+$/.test(dropped) && Number(dropped) > 0) result.droppedBytes = Number(dropped);
+  return result;
 }

@@ -145,6 +145,7 @@ export async function hvStatus(m: EngineMachine): Promise<HvStatusReply> {
 export async function guestExec(m: EngineMachine, command: string, timeoutMs = 60_000): Promise<{ exit: number; out: string }> {
   // parseExec checks the reply's length: a reply cut short by kernel messages is an error.
   const r = parseExec(await m.agent(execRequest(command), timeoutMs));
+  if (r.droppedBytes) throw new Error(`guest exec: ${r.droppedBytes} bytes of output beyond the agent's 64 KiB cap: ${command.slice(0, 80)}`);
   return { exit: r.exitCode, out: r.output };
 }
 

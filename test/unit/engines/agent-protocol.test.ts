@@ -39,6 +39,8 @@ t.test('exec round-trips through base64', async (t) => {
   t.same(parseExec(`exit=3 out=${Buffer.from('tsc\n').toString('base64')}`), { exitCode: 3, output: 'tsc\n' });
   t.same(parseExec('exit=0 out='), { exitCode: 0, output: '' });
   t.same(parseExec(`exit=0 len=4 out=${Buffer.from('tsc\n').toString('base64')}`), { exitCode: 0, output: 'tsc\n' });
+  t.same(parseExec(`exit=0 len=4 dropped=0 out=${Buffer.from('tsc\n').toString('base64')}`), { exitCode: 0, output: 'tsc\n' });
+  t.same(parseExec(`exit=1 len=4 dropped=70000 out=${Buffer.from('tsc\n').toString('base64')}`), { exitCode: 1, output: 'tsc\n', droppedBytes: 70000 });
   const long = Buffer.from('0123456789abcdef'.repeat(8)).toString('base64');
   // A kernel message written into the reply line: the out= field ends at its first space.
   t.throws(() => parseExec(`exit=0 len=128 out=${long.slice(0, 40)} [ 12.345678] rcu: INFO: rcu_preempt detected stalls`), { code: 'AGENT_GARBLED', message: /30 of 128 bytes/ });
