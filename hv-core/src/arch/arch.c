@@ -26,7 +26,7 @@ static const struct arch_ops *select_backend(void)
 	if (!memcmp(vendor, "AuthenticAMD", 12) || !memcmp(vendor, "HygonGenuine", 12))
 		return &svm_arch_ops;
 	if (!memcmp(vendor, "GenuineIntel", 12) || (cpuid(1, 0).ecx & CPUID1_ECX_VMX))
-		return &svm_arch_ops;
+		return &vmx_arch_ops;
 	return &svm_arch_ops;
 }
 
