@@ -30,6 +30,7 @@
 #define EPT_QUAL_LINEAR_VALID (1ull << 7)
 #define EPT_QUAL_TRANSLATED (1ull << 8)
 #define EPT_QUAL_NMI_UNBLOCKED (1ull << 12)
+#define CR4_OSXSAVE (1ull << 18)
 #define XCR0_X87 (1ull << 0)
 #define XCR0_SSE (1ull << 1)
 #define XCR0_AVX (1ull << 2)
@@ -104,7 +105,7 @@ static void handle_cr_access(struct cpu *c, struct vmx_cpu *x)
 /* XSETBV exits unconditionally (25.1.2). CPL > 0 and CR4.OSXSAVE = 0 fault before the exit
  * (25.1.1); the rest is checked as the CPU checks it (SDM vol. 2C, XSETBV: #GP for ECX != 0,
  * x87 clear, an unsupported bit, AVX without SSE, AVX-512 state partial or without AVX),
- * then the value is loaded: the hypervisor itself uses no extended state. */
+ * then the value is loaded: XCR0 is not switched, the hypervisor uses no extended state. */
 static void handle_xsetbv(struct cpu *c, struct vmx_cpu *x)
 {
 	uint64_t value = ((c->regs.rdx & 0xFFFFFFFF) << 32) | (c->regs.rax & 0xFFFFFFFF);
@@ -117,7 +118,13 @@ static void handle_xsetbv(struct cpu *c, struct vmx_cpu *x)
 		vmx_vcpu_inject_exception(c, X86_VECTOR_GP, true, 0);
 		return;
 	}
-	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));
+	/* The host runs with CR4.OSXSAVE clear, so that CPUID.1:ECX.OSXSAVE, which the CPUID
+	 * policy passes through from the host, reads as under SVM; it is set only around the
+	 * XSETBV (#UD without it). */
+	uint64_t cr4 = read_cr4();
+	__asm__ volatile("mov %0, %%cr4; xsetbv; mov %4, %%cr4"
+			 : : "r"(cr4 | CR4_OSXSAVE), "c"(0), "a"((uint32_t)value),
+			   "d"((uint32_t)(value >> 32)), "r"(cr4) : "memory");
 	vmx_vcpu_skip_instruction(c, x->instruction_length);
 }
 

@@ -26,8 +26,6 @@
 #include "x86.h"
 
 #define CPUID1_ECX_VMX (1u << 5)
-#define CPUID1_ECX_XSAVE (1u << 26)
-#define CR4_OSXSAVE (1ull << 18)
 #define CPUID_EXT1_EDX_RDTSCP (1u << 27)
 #define CPUID7_EBX_INVPCID (1u << 10)
 #define CPUIDD1_EAX_XSAVES (1u << 3)
@@ -258,10 +256,7 @@ static void enter_vmx_operation(struct cpu *c, struct vmx_cpu *x)
 	x->cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
 	x->cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
 	uint64_t cr0 = vmx_fixed_bits(read_cr0(), x->cr0_fixed0, x->cr0_fixed1, 0);
-	/* CR4.OSXSAVE lets the hypervisor execute the guest's XSETBV for it (exit.c); XCR0 is
-	 * not switched: the host uses no extended state. */
-	uint64_t osxsave = cpuid(1, 0).ecx & CPUID1_ECX_XSAVE ? CR4_OSXSAVE : 0;
-	uint64_t cr4 = vmx_fixed_bits(read_cr4() | CR4_VMXE | osxsave, x->cr4_fixed0, x->cr4_fixed1, 0);
+	uint64_t cr4 = vmx_fixed_bits(read_cr4() | CR4_VMXE, x->cr4_fixed0, x->cr4_fixed1, 0);
 	__asm__ volatile("mov %0, %%cr0; mov %1, %%cr4" : : "r"(cr0), "r"(cr4) : "memory");
 
 	uint32_t revision = VMX_BASIC_REVISION(rdmsr(MSR_IA32_VMX_BASIC));
