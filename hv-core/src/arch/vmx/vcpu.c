@@ -20,7 +20,7 @@
 #define AR_CODE16 0x009B
 #define AR_DATA16 0x0093
 #define AR_TSS64_BUSY 0x008B
-#define AR_TSS16_BUSY 0x0083
+#define AR_TSS32_BUSY 0x008B
 #define AR_LDT 0x0082
 
 uint64_t vmx_vcpu_rip(struct cpu *c)
@@ -301,7 +301,11 @@ void vmx_vcpu_set_startup_state(struct cpu *c, uint8_t vector)
 	set_segment(SEG_SS, 0, AR_DATA16, 0xFFFF, 0);
 	set_segment(SEG_FS, 0, AR_DATA16, 0xFFFF, 0);
 	set_segment(SEG_GS, 0, AR_DATA16, 0xFFFF, 0);
-	set_segment(VMX_SEG_TR, 0, AR_TSS16_BUSY, 0xFFFF, 0);
+	/* TR: table 9-1 gives only "present, R/W"; VM entry takes type 3 or 11 outside IA-32e
+	 * mode (26.3.1.2). Type 11 (busy 32-bit TSS), as Bochs's own reset and KVM use: Bochs
+	 * refuses to activate long mode with a 16-bit TSS in TR (#GP on the MOV to CR0, seen as
+	 * a triple fault in Linux's AP trampoline), and the guest reloads TR before using it. */
+	set_segment(VMX_SEG_TR, 0, AR_TSS32_BUSY, 0xFFFF, 0);
 	set_segment(VMX_SEG_LDTR, 0, AR_LDT, 0xFFFF, 0);
 	vmwrite(VMCS_GUEST_GDTR_BASE, 0);
 	vmwrite(VMCS_GUEST_GDTR_LIMIT, 0xFFFF);
