@@ -3,13 +3,21 @@
  * (0F 31) and RDTSCP (0F 01 F9) — 0..14 random prefixes from {66 67 F2 F3 F0 2E 36 3E 26 64 65
  * 40..4F}, a few neighbouring opcodes, about half of them straddling a page boundary — each run
  * at CPL 3 in its own forked child (insn_fuzz.c). The same seed runs on the baseline (no
- * hypervisor) and under tsx-hv at 60x; every sequence must end the same way, except where real
+ * hypervisor) and under tsx-hv at 2x (see Speed below); every sequence must end the same way, except where real
  * hardware differs from QEMU TCG (insn_fuzz.c, hardware_outcome(): LOCK is #UD; sequences over
  * 15 bytes are #GP on both). The guest compares per sequence and prints a digest per 1000
  * sequences; only mismatches are shown in detail. The hypervisor must never panic.
  *
  * TSXHV_FUZZ_SEED and TSXHV_FUZZ_COUNT override the seed and the count; TSXHV_FUZZ_CPUS=N boots
  * both machines with N CPUs (the children then alternate between CPU 0 and 1).
+ *
+ * Speed: the hypervisor side runs at 2x (TSXHV_FUZZ_SPEED overrides; it must be a whole number).
+ * Any speed other than 1x traps and scales every RDTSC/RDTSCP the same way. 60x was the speed
+ * until the LAPIC timer ran on the virtual timeline (issue 13): since then the guest's tick
+ * comes 60 times as often in host time, each tick costs several trapped exits of 20-66 us under
+ * QEMU TCG, and the 100,000 forked children took over 20 minutes against the baseline's 6 (a CI
+ * timeout). At 2x the tick costs what it does at 1x, give or take. The hostile battery
+ * (hostile.test.ts) still runs its cases at 60x.
  */
 import t from 'tap';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -20,6 +28,8 @@ const SEED = Number(process.env.TSXHV_FUZZ_SEED ?? 20261130);
 const COUNT = Number(process.env.TSXHV_FUZZ_COUNT ?? 100_000);
 const CPUS = process.env.TSXHV_FUZZ_CPUS ? Number(process.env.TSXHV_FUZZ_CPUS) : undefined;
 const RUN_TIMEOUT_MS = 20 * 60_000;
+const SPEED = process.env.TSXHV_FUZZ_SPEED ? Number(process.env.TSXHV_FUZZ_SPEED) : 2;
+if (!Number.isInteger(SPEED) || SPEED < 2) throw new Error(`TSXHV_FUZZ_SPEED: a whole number of at least 2, got ${process.env.TSXHV_FUZZ_SPEED}`);
 
 interface FuzzRun {
   sequences: number;
@@ -75,11 +85,11 @@ t.test(`baseline: ${COUNT} sequences, seed ${SEED}`, async (t) => {
   baselineRun = run;
 });
 
-t.test(`tsx-hv at 60x: the same ${COUNT} sequences end the hardware way, no panic`, async (t) => {
+t.test(`tsx-hv at ${SPEED}x: the same ${COUNT} sequences end the hardware way, no panic`, async (t) => {
   if (!baselineCodes || !baselineRun) return t.fail('no baseline outcomes');
   const { m, bootMs } = await bootToAgent(t, { hypervisor: true, ...(CPUS ? { cpus: CPUS } : {}) });
   t.match(await m.control('arm'), /^ok /);
-  t.equal(await m.control('speed 60'), 'ok speed 60/1');
+  t.equal(await m.control(`speed ${SPEED}`), `ok speed ${SPEED}/1`);
   await installGuestFile(m, '/tmp/insn_fuzz', fuzzer);
   await installGuestFile(m, '/tmp/base.out.gz', gzipSync(baselineCodes), 0o644);
   t.equal((await guestExec(m, 'gunzip -f /tmp/base.out.gz && wc -c < /tmp/base.out')).out.trim(), String(COUNT), 'baseline outcomes in the guest');
@@ -104,7 +114,7 @@ t.test(`tsx-hv at 60x: the same ${COUNT} sequences end the hardware way, no pani
   t.equal(Number(summary?.[2]), 0, `no sequence ends differently (${summary?.[2]} mismatches; ${summary?.[3]} LOCK sequences judged by the hardware rule)`);
 
   const status = await hvStatus(m);
-  t.equal(status.speed, '60/1', 'speed unchanged');
+  t.equal(status.speed, `${SPEED}/1`, 'speed unchanged');
   t.match(await m.agent('clock', 20_000), /mono=\d+/, 'guest responsive');
   t.same(panics(m), [], 'no panic');
 });
