@@ -48,7 +48,7 @@ static void handle_npf(struct cpu *c, struct vmcb *v)
 static void handle_svm_instruction(struct cpu *c)
 {
 	exit_count(c, EXIT_KIND_SVM_INSN);
-	svm_vcpu_inject_exception(c, X86_VECTOR_UD, false, 0);
+	vcpu_inject_exception(c, X86_VECTOR_UD, false, 0);
 }
 
 /* An SMI (a guest's SMI IPI, an APM_CNT write, the chipset) arrived while the guest ran. It
@@ -73,7 +73,7 @@ static void handle_nmi(struct cpu *c)
 }
 
 /* The guest's NMI handler is returning. The intercept comes before the IRET executes, so NMIs
- * stay blocked until the guest has moved past it (svm_arch_run; KVM does the same), and the
+ * stay blocked until the guest has moved past it (arch_run; KVM does the same), and the
  * intercept is off again until the next NMI is injected. Counted with the NMI exits. */
 static void handle_iret(struct cpu *c, struct vmcb *v)
 {
@@ -143,7 +143,7 @@ static void dump_segment(const char *name, const struct vmcb_segment *s)
 		s->attrib, s->limit, s->base);
 }
 
-void svm_arch_dump_guest(struct cpu *c)
+void arch_dump_guest(struct cpu *c)
 {
 	struct vmcb *v = cpu_vmcb(c);
 	struct guest_regs *r = &c->regs;
@@ -179,10 +179,10 @@ static void dump_current_guest(void)
 {
 	struct cpu *c = this_cpu();
 	if (c && c->vmcb)
-		svm_arch_dump_guest(c);
+		arch_dump_guest(c);
 }
 
-void svm_arch_run(struct cpu *c)
+void arch_run(struct cpu *c)
 {
 	struct vmcb *v = cpu_vmcb(c);
 	hv_set_panic_dump(dump_current_guest);
