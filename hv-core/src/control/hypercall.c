@@ -6,7 +6,7 @@
  */
 #include "hypercall.h"
 #include "guest_time.h"
-#include "io_hooks.h"
+#include "vcpu.h"
 
 bool hypercall_handle(struct hypercall_regs *r)
 {

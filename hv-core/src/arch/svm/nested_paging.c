@@ -50,7 +50,7 @@ static unsigned phys_bits(void)
 	return bits ? bits : DEFAULT_PHYS_BITS;
 }
 
-uint64_t arch_nested_paging_build(uint64_t ram_top, uint64_t hv_base, uint64_t hv_end, uint64_t scratch_pa)
+uint64_t nested_paging_build(uint64_t ram_top, uint64_t hv_base, uint64_t hv_end, uint64_t scratch_pa)
 {
 	unsigned bits = phys_bits();
 	bool huge = cpuid(0x80000001, 0).edx & CPUID_EXT_PAGE1GB;

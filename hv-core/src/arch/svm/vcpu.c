@@ -132,7 +132,7 @@ static bool has_next_rip(struct vmcb *v)
 	return nrip_save && v->control.next_rip;
 }
 
-bool vcpu_exit_insn_length(struct cpu *c, unsigned *length)
+bool svm_next_rip_length(struct cpu *c, unsigned *length)
 {
 	struct vmcb *v = cpu_vmcb(c);
 	if (!has_next_rip(v) || v->control.next_rip <= v->save.rip ||
