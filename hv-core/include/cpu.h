@@ -89,11 +89,6 @@ struct cpu {
 	volatile uint32_t pending_sipi; /* 0x100 | vector: a guest startup IPI for this CPU */
 	volatile uint32_t nmi_for_guest; /* the host took an NMI: inject it at the next VMRUN */
 	volatile uint32_t kick;          /* an NMI sent by the hypervisor itself (lapic_timer.c) */
-	/* The guest's NMI blocking, kept by the hypervisor: an injected NMI blocks further NMIs
-	 * until the guest's handler returns with IRET (intercepted while blocked). */
-	uint8_t guest_nmi_blocked;
-	uint8_t guest_nmi_await_iret; /* IRET seen at nmi_iret_rip; unblocked once RIP moves on */
-	uint64_t guest_nmi_iret_rip;
 	volatile uint32_t host_vector;   /* 0x100 | vector: an interrupt the host took while idle */
 	uint32_t inject_vector;          /* 0x100 | vector: to inject at the next VMRUN */
 	uint32_t guest_icr_high;        /* the guest's last ICR high word (xAPIC destination) */

@@ -348,15 +348,9 @@ void lapic_timer_before_entry(struct cpu *c)
 	}
 }
 
-/* One NMI per kick: the flag goes 0 -> 1 here and 1 -> 0 when the target's host takes the
- * NMI (exceptions.c). A kick sent while the previous one is still in flight would be a second
- * NMI that finds the flag already cleared, and the host would pass it to the guest as the
- * guest's own NMI (Linux: "NMI received for unknown reason"). The NMI in flight serves both:
- * its handler runs after this sender's changes, and the target re-reads them before entry. */
 void lapic_timer_kick(struct cpu *from, struct cpu *t)
 {
-	if (__atomic_exchange_n(&t->kick, 1, __ATOMIC_SEQ_CST))
-		return;
+	__atomic_store_n(&t->kick, 1, __ATOMIC_SEQ_CST);
 	lapic_send_icr(from, ICR_DELIVERY_NMI, t->apic_id);
 }
 

@@ -209,17 +209,6 @@ static void handle_nmi(struct cpu *c)
 	__asm__ volatile("stgi; clgi" : : : "memory");
 }
 
-/* The guest's NMI handler is returning. The intercept comes before the IRET executes, so NMIs
- * stay blocked until the guest has moved past it (svm_run; KVM does the same), and the
- * intercept is off again until the next NMI is injected. Counted with the NMI exits. */
-static void handle_iret(struct cpu *c, struct vmcb *v)
-{
-	count(c, EXIT_KIND_NMI);
-	v->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
-	c->guest_nmi_await_iret = 1;
-	c->guest_nmi_iret_rip = v->save.rip;
-}
-
 static void handle_shutdown(struct cpu *c)
 {
 	count(c, EXIT_KIND_SHUTDOWN);
@@ -269,9 +258,6 @@ static void dispatch(struct cpu *c, struct vmcb *v)
 		break;
 	case SVM_EXIT_NMI:
 		handle_nmi(c);
-		break;
-	case SVM_EXIT_IRET:
-		handle_iret(c, v);
 		break;
 	case SVM_EXIT_NPF:
 		handle_npf(c, v);
@@ -343,9 +329,6 @@ void svm_run(struct cpu *c)
 			lapic_reset_after_init(c);
 			lapic_timer_reset(c);
 			c->inject_vector = 0;
-			c->guest_nmi_blocked = 0;
-			c->guest_nmi_await_iret = 0;
-			v->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
 			return;
 		}
 		v->save.rax = c->regs.rax;
@@ -353,20 +336,10 @@ void svm_run(struct cpu *c)
 		svm_sync_tsc_intercepts(c);
 		lapic_timer_before_entry(c);
 		/* An NMI the host took (exceptions.c) belongs to the guest; then an interrupt the
-		 * host acknowledged for it while idle (idle.c). An injected NMI ignores the guest's
-		 * NMI blocking (AMD APM vol. 2, 15.20 "Event Injection"), so the hypervisor keeps it:
-		 * a second NMI waits for the first handler's IRET, as on the CPU (Intel SDM vol. 3A,
-		 * 6.7.1 "Handling Multiple NMIs"); injected inside the handler, it would nest. */
-		if (c->guest_nmi_await_iret && v->save.rip != c->guest_nmi_iret_rip) {
-			c->guest_nmi_await_iret = 0;
-			c->guest_nmi_blocked = 0;
-		}
-		if (!(v->control.event_inject & SVM_EVENT_VALID) && !c->guest_nmi_blocked &&
-		    __atomic_exchange_n(&c->nmi_for_guest, 0, __ATOMIC_SEQ_CST)) {
+		 * host acknowledged for it while idle (idle.c). */
+		if (!(v->control.event_inject & SVM_EVENT_VALID) &&
+		    __atomic_exchange_n(&c->nmi_for_guest, 0, __ATOMIC_SEQ_CST))
 			v->control.event_inject = SVM_EVENT_VALID | SVM_EVENT_TYPE_NMI | X86_VECTOR_NMI;
-			c->guest_nmi_blocked = 1;
-			v->control.intercept_misc1 |= SVM_INTERCEPT_IRET;
-		}
 		idle_deliver(c);
 		uint32_t generation = __atomic_load_n(&npt_generation, __ATOMIC_SEQ_CST);
 		if (c->npt_generation_seen != generation) {

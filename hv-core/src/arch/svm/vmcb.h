@@ -109,7 +109,6 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one 4 KiB page");
 #define SVM_INTERCEPT_SMI (1u << 2)
 #define SVM_INTERCEPT_RDTSC (1u << 14)
 #define SVM_INTERCEPT_CPUID (1u << 18)
-#define SVM_INTERCEPT_IRET (1u << 20)
 #define SVM_INTERCEPT_HLT (1u << 24)
 #define SVM_INTERCEPT_INVLPGA (1u << 26)
 #define SVM_INTERCEPT_IOIO_PROT (1u << 27)
@@ -132,7 +131,6 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB is one 4 KiB page");
 #define SVM_EXIT_SMI 0x062
 #define SVM_EXIT_RDTSC 0x06E
 #define SVM_EXIT_CPUID 0x072
-#define SVM_EXIT_IRET 0x074
 #define SVM_EXIT_HLT 0x078
 #define SVM_EXIT_INVLPGA 0x07A
 #define SVM_EXIT_IOIO 0x07B
