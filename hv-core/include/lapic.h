@@ -52,6 +52,9 @@ uint32_t lapic_id(struct cpu *c);
  * ended, APIC software-disabled (SDM vol. 3A, 10.4.7.3 "Local APIC State After an INIT
  * Reset"). Requested (IRR) interrupts cannot be withdrawn by software and stay pending. */
 void lapic_reset_after_init(struct cpu *c);
+/* EOI for `vector`, the highest vector in service (the hypervisor's wake-up): also where the
+ * APIC ignores an EOI for its SVR's spurious vector (Bochs 2.7, lapic.c). */
+void lapic_eoi_vector(struct cpu *c, uint8_t vector);
 /* Sends an IPI: `low` is ICR bits 31:0, `destination` the APIC ID (or logical destination).
  * Waits (bounded) for the xAPIC's send-pending bit first, as the SDM requires. */
 void lapic_send_icr(struct cpu *c, uint32_t low, uint32_t destination);

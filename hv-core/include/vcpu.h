@@ -53,6 +53,10 @@ void vcpu_paging_state(struct cpu *c, struct paging_state *s);
 /* The guest's EFER as the guest sees it, and a write of a value msr_policy has validated. */
 uint64_t vcpu_efer(struct cpu *c);
 void vcpu_set_efer(struct cpu *c, uint64_t efer);
+/* The intercepted instruction's length as the CPU reported it (SVM: the saved next RIP, AMD
+ * APM vol. 2, 15.7.1; VMX: the VM-exit instruction length); false where the CPU reports none
+ * (QEMU TCG saves no next RIP) and the length must be decoded. */
+bool vcpu_exit_insn_length(struct cpu *c, unsigned *length);
 /* Moves RIP past the intercepted instruction whose decoded length is `length` (the CPU's
  * own next RIP is used where the CPU saves one). */
 void vcpu_skip_instruction(struct cpu *c, unsigned length);
@@ -83,18 +87,5 @@ void vcpu_set_long_mode_entry(struct cpu *c, const struct vcpu_long_mode_entry *
 int vcpu_npt_set_access(uint64_t gpa, enum npt_access access);
 /* A CPU started by a STARTUP IPI: real mode at vector << 12, registers as after INIT. */
 void vcpu_set_startup_state(struct cpu *c, uint8_t vector);
-
-/* I/O port intercepts: generic devices hook ports; the vendor code routes exits to
- * io_emulate (io_emulate.h), which calls the hooks. `size` is 1, 2 or 4 and the access lies
- * inside [base, base + count); `string` is set for INS/OUTS, whose data is memory, not RAX. */
-struct io_hook {
-	uint16_t base, count;
-	uint32_t (*in)(struct cpu *c, uint16_t port, unsigned size, bool string);
-	void (*out)(struct cpu *c, uint16_t port, unsigned size, uint32_t value, bool string);
-};
-void io_hook_register(const struct io_hook *hook);
-const struct io_hook *io_hook_find(uint16_t port);
-unsigned io_hook_count(void);
-const struct io_hook *io_hook_at(unsigned index);
 
 #endif

@@ -104,9 +104,5 @@ static inline void halt_forever(void)
 #define MSR_GS_BASE 0xC0000101u
 #define MSR_EFER 0xC0000080u
 #define MSR_TSC_AUX 0xC0000103u
-#define MSR_TSC_RATIO 0xC0000104u
-#define MSR_VM_CR 0xC0010114u
-#define MSR_VM_HSAVE_PA 0xC0010117u
-#define EFER_SVME (1ull << 12)
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * main.c - hv_main: from the multiboot2 hand-over to the guest's first VMRUN.
  * Order matters: the boot information is copied before any guest memory is written; devices
- * register their port hooks before the SVM code builds the permission maps.
+ * register their port hooks before the vendor code (arch.h) builds the permission maps.
  */
 #include "boot.h"
 #include "config.h"
@@ -14,6 +14,7 @@
 #include "hypercall.h"
 #include "cpuid_policy.h"
 #include "apic_page.h"
+#include "arch.h"
 #include "lapic.h"
 #include "lapic_timer.h"
 #include "smp.h"
@@ -25,7 +26,6 @@
 #include "phys_window.h"
 #include "power.h"
 #include "serial.h"
-#include "../arch/svm/svm.h"
 #include "x86.h"
 
 #define MBI_LIMIT (1u << 20)
@@ -94,7 +94,7 @@ void hv_main(uint32_t magic, uint32_t info)
 	power_set_action(cfg.on_shutdown);
 	cpuid_policy_set_tsc_deadline(cfg.tsc_deadline);
 	power_init(boot.rsdp, boot.rsdp_length);
-	const char *why = svm_unsupported_reason();
+	const char *why = arch_unsupported_reason();
 	if (why)
 		hv_panic("cannot virtualise: %s", why);
 
@@ -110,12 +110,12 @@ void hv_main(uint32_t magic, uint32_t info)
 	cpuid_policy_x2apic_offered();
 	uint64_t scratch = virt_to_phys(page_alloc(1));
 	guest_memory_init((uint64_t)hv_image_start, (uint64_t)hv_heap_end, scratch);
-	uint64_t npt = nested_paging_build(e820_top(guest_mem.map, guest_mem.count), (uint64_t)hv_image_start,
-					    (uint64_t)hv_heap_end, scratch);
+	uint64_t npt = arch_nested_paging_build(e820_top(guest_mem.map, guest_mem.count),
+						 (uint64_t)hv_image_start, (uint64_t)hv_heap_end, scratch);
 	apic_page_init();
 	control_port_init();
 	guest_time_init(smp_discover(boot.rsdp, boot.rsdp_length), rdtsc(), cfg.grace_seconds);
-	svm_cpu_init(c, npt);
+	arch_cpu_init(c, npt);
 	lapic_timer_reset(c);
 	smp_start_aps(npt);
 	linux_load(c, &boot, &guest_mem);

@@ -4,6 +4,7 @@
  * (INIT, 10 ms, STARTUP, 200 us, STARTUP), 10.6.1 (ICR); ACPI 6.5, 5.2.12 (MADT).
  */
 #include "smp.h"
+#include "arch.h"
 #include "idle.h"
 #include "lapic_timer.h"
 #include "boot.h"
@@ -16,7 +17,6 @@
 #include "page_alloc.h"
 #include "vcpu.h"
 #include "x86.h"
-#include "../arch/svm/svm.h"
 
 #define AP_STACK_PAGES 4
 #define AP_CHECKIN_TIMEOUT_MS 500
@@ -139,7 +139,7 @@ __attribute__((noreturn)) void ap_entry(struct cpu *c)
 	c->apic_id = lapic_id(c);
 	__atomic_store_n(&checked_in, c->index, __ATOMIC_SEQ_CST);
 	answer_tsc_sync();
-	svm_cpu_init(c, npt);
+	arch_cpu_init(c, npt);
 	lapic_timer_reset(c);
 	c->run_state = VCPU_WAIT_FOR_SIPI;
 	vcpu_loop(c);
@@ -227,7 +227,7 @@ void vcpu_loop(struct cpu *c)
 {
 	for (;;) {
 		if (c->run_state == VCPU_RUNNING)
-			svm_run(c); /* returns when a guest INIT parks this CPU */
+			arch_run(c); /* returns when a guest INIT parks this CPU */
 		else
 			wait_for_sipi(c);
 	}

@@ -6,7 +6,7 @@
  */
 #include "hypercall.h"
 #include "guest_time.h"
-#include "vcpu.h"
+#include "io_hooks.h"
 
 bool hypercall_handle(struct hypercall_regs *r)
 {

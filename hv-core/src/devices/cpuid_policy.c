@@ -7,6 +7,7 @@
  *   handed over the APIC already in x2APIC mode (machines with APIC IDs above 254): the
  *   x2APIC ICR is intercepted (msr_policy.c), so IPIs are emulated either way.
  *   ECX[31] "hypervisor present": set.
+ * - Leaf 1 ECX[5] VMX: hidden, for the same reason as SVM (AMD CPUs report it clear anyway).
  * - Leaf 0x80000001 ECX[2] SVM and leaf 0x8000000A: hidden (no nested virtualisation; the
  *   guest must not touch EFER.SVME/VM_HSAVE_PA). EDX[27] RDTSCP stays visible: it is
  *   intercepted and answered from the virtual clock with ECX = TSC_AUX.
@@ -19,6 +20,7 @@
 #include "hypercall.h"
 #include "lapic.h"
 
+#define CPUID1_ECX_VMX (1u << 5)
 #define CPUID1_ECX_X2APIC (1u << 21)
 #define CPUID1_ECX_TSC_DEADLINE (1u << 24)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
@@ -71,6 +73,7 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf)
 			r.ecx |= CPUID1_ECX_TSC_DEADLINE;
 		if (!cpuid_policy_x2apic_offered())
 			r.ecx &= ~CPUID1_ECX_X2APIC;
+		r.ecx &= ~CPUID1_ECX_VMX;
 		r.ecx |= CPUID1_ECX_HYPERVISOR;
 	} else if (leaf == 0x80000001u) {
 		r.ecx &= ~CPUID_EXT1_ECX_SVM;

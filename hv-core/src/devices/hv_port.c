@@ -4,8 +4,8 @@
  * guest writes are dropped, so the guest can neither see the log nor inject commands.
  */
 #include "hv_port.h"
+#include "io_hooks.h"
 #include "serial.h"
-#include "vcpu.h"
 
 static uint32_t absent_in(struct cpu *c, uint16_t port, unsigned size, bool string)
 {

@@ -7,9 +7,9 @@
  */
 #include "i8042.h"
 #include "guest_time.h"
+#include "io_hooks.h"
 #include "log.h"
 #include "spinlock.h"
-#include "vcpu.h"
 #include "x86.h"
 
 #define I8042_DATA 0x60

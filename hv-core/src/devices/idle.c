@@ -79,7 +79,7 @@ static void drain_wake(struct cpu *c)
 		}
 		uint32_t taken = vcpu_host_take_interrupt(c);
 		if (taken == (0x100u | HV_WAKE_VECTOR))
-			lapic_write(c, LAPIC_EOI, 0);
+			lapic_eoi_vector(c, HV_WAKE_VECTOR);
 		else if (taken)
 			idle_give_back(c, (uint8_t)taken);
 	}
@@ -157,7 +157,7 @@ static void wait(struct cpu *c, bool guest_vectors)
 		c->halt_wakes++;
 		uint8_t vector = (uint8_t)taken;
 		if (lapic_timer_is_hv_wake(c, vector)) {
-			lapic_write(c, LAPIC_EOI, 0);
+			lapic_eoi_vector(c, vector);
 			continue;
 		}
 		if (guest_vectors) {

@@ -2,9 +2,9 @@
  * io_hooks.c - the table of hooked I/O ports (pass-through is the default for every other
  * port). Devices register at boot, before the vendor code builds its I/O permission map.
  */
+#include "io_hooks.h"
 #include "hvlib.h"
 #include "log.h"
-#include "vcpu.h"
 
 #define MAX_IO_HOOKS 8
 

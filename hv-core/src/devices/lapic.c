@@ -19,6 +19,7 @@
 #define LAPIC_TIMER_INITIAL 0x380
 #define LVT_MASKED (1u << 16)
 #define SVR_RESET 0xFFu /* spurious vector 0xFF, APIC software-disabled */
+#define SVR_OTHER_VECTOR 0xEFu
 
 bool lapic_x2apic_mode(void)
 {
@@ -65,6 +66,27 @@ void lapic_send_icr(struct cpu *c, uint32_t low, uint32_t destination)
 		cpu_relax();
 	*xapic_reg(c, LAPIC_ICR_HIGH) = destination << 24;
 	*xapic_reg(c, LAPIC_ICR_LOW) = low;
+}
+
+/* Bochs 2.7's local APIC ignores an EOI while the highest vector in service equals the SVR's
+ * spurious vector (bx_local_apic_c::receive_EOI), and the hypervisor's wake-up vector 0xFF is
+ * also the SVR's vector after reset and under Linux (SPURIOUS_APIC_VECTOR): there the bit would
+ * stay in service, PPR would stay 0xF0 and no interrupt of any class would be taken again. So
+ * when the bit survives the EOI, the SVR names another vector (0xEF: bits 3:0 may be hardwired
+ * to 1) for one more EOI. On other CPUs and emulators the first EOI clears it and only the ISR
+ * read is added. Interrupts are off (host context), so no spurious vector is delivered meanwhile. */
+void lapic_eoi_vector(struct cpu *c, uint8_t vector)
+{
+	lapic_write(c, LAPIC_EOI, 0);
+	unsigned isr = LAPIC_ISR + 0x10 * (vector / 32);
+	if (!(lapic_read(c, isr) & (1u << (vector % 32))))
+		return;
+	uint32_t svr = lapic_read(c, LAPIC_SVR);
+	if ((svr & 0xFFu) != vector)
+		return;
+	lapic_write(c, LAPIC_SVR, (svr & ~0xFFu) | SVR_OTHER_VECTOR);
+	lapic_write(c, LAPIC_EOI, 0);
+	lapic_write(c, LAPIC_SVR, svr);
 }
 
 void lapic_reset_after_init(struct cpu *c)

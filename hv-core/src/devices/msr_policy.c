@@ -23,12 +23,14 @@
  *   from the MSR whenever it needs it, so a moved APIC is followed (idle.c).
  * - x2APIC ICR (0x830): INIT and STARTUP IPIs are emulated (apic_page.h), others sent; in
  *   xAPIC mode the MSR does not exist: #GP (SDM vol. 3A, 10.12.1.2).
- * - VM_HSAVE_PA, VM_CR, TSC_RATIO: SVM is hidden from the guest; #GP.
+ * - The virtualisation extension's own MSRs (arch_msr_is_private; on SVM VM_HSAVE_PA, VM_CR,
+ *   TSC_RATIO, intercepted by the vendor code): the extension is hidden from the guest; #GP.
  * - Anything else that exits (QEMU exits for every MSR outside the bitmap ranges) is passed
  *   through to the CPU, and a #GP there is reflected to the guest.
  */
 #include "msr_policy.h"
 #include "apic_page.h"
+#include "arch.h"
 #include "guest_memory.h"
 #include "lapic.h"
 #include "lapic_timer.h"
@@ -70,9 +72,6 @@ static const struct msr_intercept intercepts[] = {
 	{ MSR_X2APIC_TIMER_INITIAL, true, true },
 	{ MSR_X2APIC_TIMER_CURRENT, true, true },
 	{ MSR_X2APIC_TIMER_DIVIDE, true, true },
-	{ MSR_TSC_RATIO, true, true },
-	{ MSR_VM_CR, true, true },
-	{ MSR_VM_HSAVE_PA, true, true },
 };
 
 unsigned msr_policy_count(void)
@@ -83,11 +82,6 @@ unsigned msr_policy_count(void)
 const struct msr_intercept *msr_policy_at(unsigned index)
 {
 	return index < msr_policy_count() ? &intercepts[index] : 0;
-}
-
-static bool svm_private(uint32_t msr)
-{
-	return msr == MSR_TSC_RATIO || msr == MSR_VM_CR || msr == MSR_VM_HSAVE_PA;
 }
 
 static bool tsc_deadline_offered(void)
@@ -208,7 +202,7 @@ enum msr_result msr_policy_read(struct cpu *c, uint32_t msr, uint64_t *value)
 		return MSR_DONE;
 	}
 	default:
-		if (svm_private(msr))
+		if (arch_msr_is_private(msr))
 			return MSR_FAULT;
 		return rdmsr_safe(msr, value) ? MSR_FAULT : MSR_DONE;
 	}
@@ -249,7 +243,7 @@ enum msr_result msr_policy_write(struct cpu *c, uint32_t msr, uint64_t value)
 			lapic_timer_write(c, x2apic_offset(msr), (uint32_t)value);
 			return MSR_DONE;
 		}
-		if (svm_private(msr))
+		if (arch_msr_is_private(msr))
 			return MSR_FAULT;
 		return wrmsr_safe(msr, value) ? MSR_FAULT : MSR_DONE;
 	}

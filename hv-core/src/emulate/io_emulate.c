@@ -7,6 +7,7 @@
 #include "guest_memory.h"
 #include "hvlib.h"
 #include "insn_exit.h"
+#include "io_hooks.h"
 #include "vcpu.h"
 #include "x86.h"
 

@@ -1,114 +1,22 @@
 /*
- * exit.c - the SVM run loop and exit dispatch: one switch on the exit code, one static
- * handler per exit, and a panic with a guest state dump for anything else (AMD APM vol. 2,
- * Appendix C "SVM Intercept Exit Codes"). Instruction lengths are decoded here because QEMU
- * TCG saves no next_rip (PLATFORM-FACTS.md).
+ * exit.c - the SVM run loop and exit decoding: one switch on the exit code turning the
+ * VMCB's exit information into the vendor-neutral handlers (include/exits.h), the exits only
+ * SVM has (its own instructions, NMIs and SMIs taken by opening GIF), and a panic with a
+ * guest state dump for anything else (AMD APM vol. 2, Appendix C "SVM Intercept Exit Codes").
  */
 #include "svm.h"
-#include "apic_page.h"
-#include "control_port.h"
+#include "exits.h"
 #include "guest_memory.h"
-#include "cpuid_policy.h"
-#include "guest_time.h"
 #include "hvlib.h"
-#include "hypercall.h"
 #include "idle.h"
-#include "insn_exit.h"
-#include "io_emulate.h"
 #include "lapic.h"
 #include "lapic_timer.h"
 #include "log.h"
-#include "msr_policy.h"
-#include "power.h"
 #include "vcpu.h"
-#include "x86.h"
 
-static void count(struct cpu *c, enum exit_kind k)
-{
-	c->stats.count[k]++;
-}
-
-static void set_edx_eax(struct cpu *c, uint64_t v)
-{
-	c->regs.rax = (uint32_t)v;
-	c->regs.rdx = v >> 32;
-}
-
-/* Every intercepted instruction may carry prefixes (66 0F A2 is a CPUID too), so its
- * length is decoded, never assumed; the decoder also raises #UD for LOCK (insn_exit.c). */
-static void complete(struct cpu *c, const struct insn *in)
-{
-	vcpu_skip_instruction(c, in->length);
-	insn_exit_done(c);
-}
-
-static void handle_cpuid(struct cpu *c)
-{
-	count(c, EXIT_KIND_CPUID);
-	struct insn in;
-	if (!insn_exit_decode(c, INSN_CPUID, INSN_OTHER, &in))
-		return;
-	struct cpuid_regs r = cpuid_policy((uint32_t)c->regs.rax, (uint32_t)c->regs.rcx);
-	c->regs.rax = r.eax;
-	c->regs.rbx = r.ebx;
-	c->regs.rcx = r.ecx;
-	c->regs.rdx = r.edx;
-	complete(c, &in);
-}
-
-/* RDTSC and RDTSCP. QEMU TCG reports both as exit 0x6E with RIP at the instruction and no
- * next RIP, so the decoded bytes at RIP decide which it was and how long it is (any legal
- * prefixes, possibly straddling a page); hardware reports RDTSCP as 0x87 and saves the next
- * RIP. TSC_AUX is not virtualised: the guest's WRMSR to it goes to the CPU. */
-static void handle_rdtsc(struct cpu *c, bool reported_rdtscp)
-{
-	uint64_t real = rdtsc();
-	struct insn in = { .op = reported_rdtscp ? INSN_RDTSCP : INSN_RDTSC };
-	if (!svm_next_rip_length(c, &in.length) &&
-	    !insn_exit_decode(c, INSN_RDTSC, INSN_RDTSCP, &in))
-		return;
-	set_edx_eax(c, guest_time_read(c->index, real));
-	guest_time_note_read(c, real);
-	if (in.op == INSN_RDTSCP) {
-		count(c, EXIT_KIND_RDTSCP);
-		c->regs.rcx = (uint32_t)rdmsr(MSR_TSC_AUX);
-	} else {
-		count(c, EXIT_KIND_RDTSC);
-	}
-	complete(c, &in);
-}
-
-static void handle_msr(struct cpu *c, struct vmcb *v)
-{
-	uint32_t msr = (uint32_t)c->regs.rcx;
-	bool write = v->control.exit_info1 == 1;
-	struct insn in;
-	count(c, write ? EXIT_KIND_WRMSR : EXIT_KIND_RDMSR);
-	if (!insn_exit_decode(c, write ? INSN_WRMSR : INSN_RDMSR, INSN_OTHER, &in))
-		return;
-	enum msr_result res;
-	if (write) {
-		uint64_t value = ((c->regs.rdx & 0xFFFFFFFF) << 32) | (c->regs.rax & 0xFFFFFFFF);
-		res = msr_policy_write(c, msr, value);
-	} else {
-		uint64_t value = 0;
-		res = msr_policy_read(c, msr, &value);
-		if (res == MSR_DONE)
-			set_edx_eax(c, value);
-	}
-	if (res == MSR_FAULT) {
-		vcpu_inject_exception(c, X86_VECTOR_GP, true, 0);
-		insn_exit_done(c);
-	} else {
-		complete(c, &in);
-	}
-}
-
-/* EXITINFO1 describes the access and EXITINFO2 holds the next RIP (APM vol. 2, 15.10.2);
- * io_emulate does the rest, vendor-neutral. */
+/* EXITINFO1 describes the access and EXITINFO2 holds the next RIP (APM vol. 2, 15.10.2). */
 static void handle_ioio(struct cpu *c, struct vmcb *v)
 {
-	count(c, EXIT_KIND_IO);
 	uint32_t info = (uint32_t)v->control.exit_info1;
 	struct io_exit x = {
 		.port = (uint16_t)(info >> SVM_IOIO_PORT_SHIFT),
@@ -118,74 +26,29 @@ static void handle_ioio(struct cpu *c, struct vmcb *v)
 		.rep = info & SVM_IOIO_REP,
 		.next_rip = v->control.exit_info2,
 	};
-	io_emulate(c, &x);
+	exit_io(c, &x);
 }
 
-static void handle_hlt(struct cpu *c)
-{
-	count(c, EXIT_KIND_HLT);
-	struct insn in;
-	if (!insn_exit_decode(c, INSN_HLT, INSN_OTHER, &in))
-		return;
-	complete(c, &in);
-	idle_wait(c);
-}
-
-/* VMMCALL is the hypercall instruction for the guest kernel only: at CPL > 0 it raises #UD
- * as on a CPU without a hypervisor (APM vol. 3, VMMCALL: #UD when SVM is not enabled), so a
- * user process can neither steer nor detect tsx-hv through it (docs/hypercall.md). */
-static void handle_vmmcall(struct cpu *c)
-{
-	count(c, EXIT_KIND_HYPERCALL);
-	if (vcpu_cpl(c) != 0) {
-		vcpu_inject_exception(c, X86_VECTOR_UD, false, 0);
-		return;
-	}
-	struct insn in;
-	if (!insn_exit_decode(c, INSN_VMMCALL, INSN_OTHER, &in))
-		return;
-	struct hypercall_regs r = { c->regs.rax, c->regs.rbx, c->regs.rcx, c->regs.rdx };
-	if (!hypercall_handle(&r)) {
-		vcpu_inject_exception(c, X86_VECTOR_UD, false, 0);
-		insn_exit_done(c);
-		return;
-	}
-	c->regs.rax = r.rax;
-	c->regs.rbx = r.rbx;
-	c->regs.rcx = r.rcx;
-	c->regs.rdx = r.rdx;
-	complete(c, &in);
-}
-
-/* Nested page faults: a guest access to the trapped local-APIC page is emulated; nothing
- * else is ever unmapped or read-only, so any other fault is a hypervisor bug and panics
- * (nested_paging.c). EXITINFO1 bits: APM vol. 2, 15.25.6. */
+/* Nested page faults: EXITINFO1 describes the access, EXITINFO2 is the guest-physical
+ * address (APM vol. 2, 15.25.6). A fault outside the trapped local-APIC page panics with
+ * the fault decoded (nested_paging.c). */
 #define NPF_FETCH (1ull << 4)
 #define NPF_TABLE_WALK (1ull << 33)
 static void handle_npf(struct cpu *c, struct vmcb *v)
 {
 	uint64_t info = v->control.exit_info1, gpa = v->control.exit_info2;
-	count(c, EXIT_KIND_APIC);
-	if (apic_page_contains(gpa)) {
-		if (info & (NPF_TABLE_WALK | NPF_FETCH)) {
-			/* The guest's own page tables or code live in the APIC page: nonsense only a
-			 * hostile guest builds. */
-			hv_log_guest("cpu %u: page tables or code in the local APIC page: #GP", c->index);
-			vcpu_inject_exception(c, X86_VECTOR_GP, true, 0);
-			return;
-		}
-		apic_page_access(c, gpa);
-		return;
-	}
-	nested_page_fault(info, gpa);
+	unsigned access = (info & NPF_FETCH ? EXIT_NPF_FETCH : 0) |
+			  (info & NPF_TABLE_WALK ? EXIT_NPF_TABLE_WALK : 0);
+	if (!exit_nested_page_fault(c, gpa, access))
+		nested_page_fault(info, gpa);
 }
 
 /* VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA: SVM is hidden from the guest, so these
  * raise #UD as on a CPU without SVM enabled (APM vol. 3, each instruction's exceptions). */
 static void handle_svm_instruction(struct cpu *c)
 {
-	count(c, EXIT_KIND_SVM_INSN);
-	vcpu_inject_exception(c, X86_VECTOR_UD, false, 0);
+	exit_count(c, EXIT_KIND_SVM_INSN);
+	svm_vcpu_inject_exception(c, X86_VECTOR_UD, false, 0);
 }
 
 /* An SMI (a guest's SMI IPI, an APM_CNT write, the chipset) arrived while the guest ran. It
@@ -196,7 +59,7 @@ static void handle_svm_instruction(struct cpu *c)
  * clear, so only an NMI can also arrive in that window: exceptions.c hands it to the guest. */
 static void handle_smi(struct cpu *c)
 {
-	count(c, EXIT_KIND_SMI);
+	exit_count(c, EXIT_KIND_SMI);
 	__asm__ volatile("stgi; clgi" : : : "memory");
 }
 
@@ -205,41 +68,33 @@ static void handle_smi(struct cpu *c)
  * (exceptions.c tells them apart and queues the guest's for injection). */
 static void handle_nmi(struct cpu *c)
 {
-	count(c, EXIT_KIND_NMI);
+	exit_count(c, EXIT_KIND_NMI);
 	__asm__ volatile("stgi; clgi" : : : "memory");
-}
-
-static void handle_shutdown(struct cpu *c)
-{
-	count(c, EXIT_KIND_SHUTDOWN);
-	hv_log("guest shutdown (triple fault)");
-	svm_dump_guest(c);
-	power_shutdown_action();
 }
 
 static void dispatch(struct cpu *c, struct vmcb *v)
 {
 	switch (v->control.exit_code) {
 	case SVM_EXIT_CPUID:
-		handle_cpuid(c);
+		exit_cpuid(c);
 		break;
 	case SVM_EXIT_RDTSC:
-		handle_rdtsc(c, false);
+		exit_rdtsc(c, false);
 		break;
 	case SVM_EXIT_RDTSCP:
-		handle_rdtsc(c, true);
+		exit_rdtsc(c, true);
 		break;
 	case SVM_EXIT_MSR:
-		handle_msr(c, v);
+		exit_msr(c, v->control.exit_info1 == 1); /* EXITINFO1: 0 RDMSR, 1 WRMSR */
 		break;
 	case SVM_EXIT_IOIO:
 		handle_ioio(c, v);
 		break;
 	case SVM_EXIT_HLT:
-		handle_hlt(c);
+		exit_hlt(c);
 		break;
 	case SVM_EXIT_VMMCALL:
-		handle_vmmcall(c);
+		exit_hypercall(c, INSN_VMMCALL);
 		break;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
@@ -251,7 +106,7 @@ static void dispatch(struct cpu *c, struct vmcb *v)
 		handle_svm_instruction(c);
 		break;
 	case SVM_EXIT_SHUTDOWN:
-		handle_shutdown(c);
+		exit_shutdown(c);
 		break;
 	case SVM_EXIT_SMI:
 		handle_smi(c);
@@ -274,7 +129,7 @@ static void dump_segment(const char *name, const struct vmcb_segment *s)
 		s->attrib, s->limit, s->base);
 }
 
-void svm_dump_guest(struct cpu *c)
+void svm_arch_dump_guest(struct cpu *c)
 {
 	struct vmcb *v = cpu_vmcb(c);
 	struct guest_regs *r = &c->regs;
@@ -310,10 +165,10 @@ static void dump_current_guest(void)
 {
 	struct cpu *c = this_cpu();
 	if (c && c->vmcb)
-		svm_dump_guest(c);
+		svm_arch_dump_guest(c);
 }
 
-void svm_run(struct cpu *c)
+void svm_arch_run(struct cpu *c)
 {
 	struct vmcb *v = cpu_vmcb(c);
 	hv_set_panic_dump(dump_current_guest);
@@ -346,19 +201,11 @@ void svm_run(struct cpu *c)
 			c->npt_generation_seen = generation;
 			v->control.tlb_control = TLB_CONTROL_FLUSH_ALL;
 		}
-		uint64_t entry = rdtsc();
 		uint64_t code = v->control.exit_code;
-		/* Host time per exit counts handling only: HLT exits spend most of theirs idle. */
-		if (c->exit_tsc && code != SVM_EXIT_HLT) {
-			uint64_t spent = entry - c->exit_tsc;
-			c->stats.host_cycles += spent;
-			c->stats.timed_exits++;
-			if (code == SVM_EXIT_RDTSC || code == SVM_EXIT_RDTSCP)
-				c->stats.rdtsc_host_cycles += spent;
-		}
+		exit_before_entry(c, code == SVM_EXIT_HLT,
+				  code == SVM_EXIT_RDTSC || code == SVM_EXIT_RDTSCP);
 		svm_world_switch(&c->regs, c->vmcb_pa, c->host_save_pa);
-		c->exit_tsc = rdtsc();
-		c->stats.total++;
+		exit_started(c);
 		c->regs.rax = v->save.rax;
 		c->regs.rsp = v->save.rsp;
 		v->control.tlb_control = 0;
@@ -368,6 +215,6 @@ void svm_run(struct cpu *c)
 						  ? v->control.exit_int_info
 						  : 0;
 		dispatch(c, v);
-		hv_poll_if_due(c, c->exit_tsc);
+		exit_finished(c);
 	}
 }

@@ -50,7 +50,7 @@ static unsigned phys_bits(void)
 	return bits ? bits : DEFAULT_PHYS_BITS;
 }
 
-uint64_t nested_paging_build(uint64_t ram_top, uint64_t hv_base, uint64_t hv_end, uint64_t scratch_pa)
+uint64_t svm_arch_nested_paging_build(uint64_t ram_top, uint64_t hv_base, uint64_t hv_end, uint64_t scratch_pa)
 {
 	unsigned bits = phys_bits();
 	bool huge = cpuid(0x80000001, 0).edx & CPUID_EXT_PAGE1GB;
@@ -84,7 +84,7 @@ void nested_page_fault(uint64_t info, uint64_t gpa)
 		 info & NPF_TABLE_WALK ? " by the guest's page table walk" : "", info, mapped_limit - 1);
 }
 
-int vcpu_npt_set_access(uint64_t gpa, enum npt_access access)
+int svm_vcpu_npt_set_access(uint64_t gpa, enum npt_access access)
 {
 	spin_lock(&npt_lock);
 	int err = root_pa ? npt_set_access(root_pa, gpa, access, one_page) : -1;

@@ -7,11 +7,13 @@
  * guest clock differs from the real TSC (QEMU TCG reports RDTSCP as RDTSC; real hardware uses
  * 0x87), HLT (idle: the control port is polled
  * while the guest waits), SHUTDOWN, VMMCALL (hypercalls), the other SVM instructions (SVM is
- * hidden from the guest: #UD), I/O ports hooked by devices, and the MSRs msr_policy owns.
+ * hidden from the guest: #UD), I/O ports hooked by devices, the MSRs msr_policy owns, and
+ * SVM's own MSRs (hidden from the guest: #GP, svm_arch_msr_is_private).
  */
 #include "svm.h"
 #include "guest_time.h"
 #include "hvlib.h"
+#include "io_hooks.h"
 #include "log.h"
 #include "msr_policy.h"
 #include "page_alloc.h"
@@ -25,11 +27,14 @@
 #define GUEST_ASID 1
 #define PAT_POWER_ON 0x0007040600070406ull
 
+/* SVM's MSRs: hidden from the guest (svm_arch_msr_is_private), so always intercepted. */
+static const uint32_t private_msrs[] = { MSR_TSC_RATIO, MSR_VM_CR, MSR_VM_HSAVE_PA };
+
 static uint8_t *msrpm;
 static uint8_t *iopm;
 static struct spinlock maps_lock;
 
-const char *svm_unsupported_reason(void)
+const char *svm_arch_unsupported_reason(void)
 {
 	if (cpuid(0x80000000, 0).eax < 0x8000000A)
 		return "CPU has no extended leaf 0x8000000A";
@@ -62,13 +67,21 @@ static void msrpm_set(uint32_t msr, bool read, bool write)
 		msrpm[(bit + 1) / 8] |= (uint8_t)(1u << ((bit + 1) % 8));
 }
 
+bool svm_arch_msr_is_private(uint32_t msr)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(private_msrs); i++)
+		if (msr == private_msrs[i])
+			return true;
+	return false;
+}
+
 static void iopm_set(uint16_t port, uint16_t count)
 {
 	for (uint32_t p = port; p < (uint32_t)port + count; p++)
 		iopm[p / 8] |= (uint8_t)(1u << (p % 8));
 }
 
-void svm_cpu_init(struct cpu *c, uint64_t npt_root)
+void svm_arch_cpu_init(struct cpu *c, uint64_t npt_root)
 {
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	c->hsave_pa = virt_to_phys(page_alloc(1));
@@ -85,6 +98,8 @@ void svm_cpu_init(struct cpu *c, uint64_t npt_root)
 			const struct msr_intercept *m = msr_policy_at(i);
 			msrpm_set(m->msr, m->read, m->write);
 		}
+		for (unsigned i = 0; i < ARRAY_SIZE(private_msrs); i++)
+			msrpm_set(private_msrs[i], true, true);
 		for (unsigned i = 0; i < io_hook_count(); i++)
 			iopm_set(io_hook_at(i)->base, io_hook_at(i)->count);
 	}

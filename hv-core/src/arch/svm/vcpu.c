@@ -27,12 +27,12 @@
 
 static int nrip_save = -1;
 
-uint64_t vcpu_rip(struct cpu *c)
+uint64_t svm_vcpu_rip(struct cpu *c)
 {
 	return cpu_vmcb(c)->save.rip;
 }
 
-void vcpu_set_rip(struct cpu *c, uint64_t rip)
+void svm_vcpu_set_rip(struct cpu *c, uint64_t rip)
 {
 	struct vmcb *v = cpu_vmcb(c);
 	v->save.rip = rip;
@@ -43,23 +43,23 @@ void vcpu_set_rip(struct cpu *c, uint64_t rip)
 	 * DR6.BS, RIP after the instruction (SDM vol. 3B, 17.3.1.4 "Single-Step Exception
 	 * Condition"); the CPU would have raised it had it executed the instruction itself. */
 	if (v->save.rflags & RFLAGS_TF)
-		vcpu_inject_single_step(c);
+		svm_vcpu_inject_single_step(c);
 }
 
-void vcpu_inject_single_step(struct cpu *c)
+void svm_vcpu_inject_single_step(struct cpu *c)
 {
 	cpu_vmcb(c)->save.dr6 |= DR6_BS;
-	vcpu_inject_exception(c, X86_VECTOR_DB, false, 0);
+	svm_vcpu_inject_exception(c, X86_VECTOR_DB, false, 0);
 }
 
-uint64_t vcpu_rflags(struct cpu *c)
+uint64_t svm_vcpu_rflags(struct cpu *c)
 {
 	return cpu_vmcb(c)->save.rflags;
 }
 
 /* The VMCB's CPL field is the guest's CPL (APM vol. 2, 15.5.1: SS.DPL in protected mode,
  * 0 in real mode, 3 in virtual-8086 mode). */
-unsigned vcpu_cpl(struct cpu *c)
+unsigned svm_vcpu_cpl(struct cpu *c)
 {
 	return cpu_vmcb(c)->save.cpl & 3;
 }
@@ -78,7 +78,7 @@ static const struct vmcb_segment *segment(struct vmcb_save *s, enum x86_segment 
 
 /* VMCB segment attributes are the descriptor's attribute bits compressed into 12 bits:
  * type[3:0] S[4] DPL[6:5] P[7] AVL[8] L[9] DB[10] G[11] (APM vol. 2, 15.5.1). */
-void vcpu_get_segment(struct cpu *c, enum x86_segment seg, struct vcpu_segment *out)
+void svm_vcpu_get_segment(struct cpu *c, enum x86_segment seg, struct vcpu_segment *out)
 {
 	const struct vmcb_segment *v = segment(&cpu_vmcb(c)->save, seg);
 	out->base = v->base;
@@ -93,7 +93,7 @@ void vcpu_get_segment(struct cpu *c, enum x86_segment seg, struct vcpu_segment *
 	out->g = v->attrib & (1u << 11);
 }
 
-unsigned vcpu_code_bits(struct cpu *c)
+unsigned svm_vcpu_code_bits(struct cpu *c)
 {
 	struct vmcb_save *s = &cpu_vmcb(c)->save;
 	if (!(s->cr0 & CR0_PE) || (s->rflags & RFLAGS_VM))
@@ -103,7 +103,7 @@ unsigned vcpu_code_bits(struct cpu *c)
 	return s->cs.attrib & (1u << 10) ? 32 : 16;
 }
 
-void vcpu_paging_state(struct cpu *c, struct paging_state *p)
+void svm_vcpu_paging_state(struct cpu *c, struct paging_state *p)
 {
 	struct vmcb_save *s = &cpu_vmcb(c)->save;
 	p->cr0 = s->cr0;
@@ -115,12 +115,12 @@ void vcpu_paging_state(struct cpu *c, struct paging_state *p)
 
 /* VMRUN requires EFER.SVME = 1 in the guest state (APM vol. 2, 15.5.1), but SVM is hidden
  * from the guest: the guest reads EFER without SVME and its writes keep it set. */
-uint64_t vcpu_efer(struct cpu *c)
+uint64_t svm_vcpu_efer(struct cpu *c)
 {
 	return cpu_vmcb(c)->save.efer & ~EFER_SVME;
 }
 
-void vcpu_set_efer(struct cpu *c, uint64_t efer)
+void svm_vcpu_set_efer(struct cpu *c, uint64_t efer)
 {
 	cpu_vmcb(c)->save.efer = efer | EFER_SVME;
 }
@@ -132,7 +132,7 @@ static bool has_next_rip(struct vmcb *v)
 	return nrip_save && v->control.next_rip;
 }
 
-bool svm_next_rip_length(struct cpu *c, unsigned *length)
+bool svm_vcpu_exit_insn_length(struct cpu *c, unsigned *length)
 {
 	struct vmcb *v = cpu_vmcb(c);
 	if (!has_next_rip(v) || v->control.next_rip <= v->save.rip ||
@@ -142,7 +142,7 @@ bool svm_next_rip_length(struct cpu *c, unsigned *length)
 	return true;
 }
 
-void vcpu_skip_instruction(struct cpu *c, unsigned length)
+void svm_vcpu_skip_instruction(struct cpu *c, unsigned length)
 {
 	struct vmcb *v = cpu_vmcb(c);
 	/* QEMU TCG does not save next_rip (PLATFORM-FACTS.md): use the decoded length there. */
@@ -151,15 +151,15 @@ void vcpu_skip_instruction(struct cpu *c, unsigned length)
 	else
 		v->save.rip += length;
 	/* Outside 64-bit code RIP wraps at the operand size (EIP, or IP in 16-bit code). */
-	unsigned bits = vcpu_code_bits(c);
+	unsigned bits = svm_vcpu_code_bits(c);
 	if (bits == 32)
 		v->save.rip = (uint32_t)v->save.rip;
 	else if (bits == 16)
 		v->save.rip &= 0xFFFF;
-	vcpu_set_rip(c, v->save.rip);
+	svm_vcpu_set_rip(c, v->save.rip);
 }
 
-void vcpu_inject_exception(struct cpu *c, uint8_t vector, bool has_error, uint32_t error)
+void svm_vcpu_inject_exception(struct cpu *c, uint8_t vector, bool has_error, uint32_t error)
 {
 	uint64_t e = SVM_EVENT_VALID | SVM_EVENT_TYPE_EXCEPTION | vector;
 	if (has_error)
@@ -168,7 +168,7 @@ void vcpu_inject_exception(struct cpu *c, uint8_t vector, bool has_error, uint32
 	c->stats.injected++;
 }
 
-bool vcpu_inject_interrupt(struct cpu *c, uint8_t vector)
+bool svm_vcpu_inject_interrupt(struct cpu *c, uint8_t vector)
 {
 	struct vmcb *v = cpu_vmcb(c);
 	if ((v->control.event_inject & SVM_EVENT_VALID) || !(v->save.rflags & RFLAGS_IF) ||
@@ -182,14 +182,14 @@ bool vcpu_inject_interrupt(struct cpu *c, uint8_t vector)
 /* GIF opens for the halt only: NMIs, SMIs and (with STI) interrupts are taken by the host's
  * IDT (exceptions.c), which records an interrupt's vector and returns with IF clear. STI's
  * one-instruction shadow covers HLT, so a wake-up requested before the halt is not lost. */
-uint32_t vcpu_host_halt(struct cpu *c)
+uint32_t svm_vcpu_host_halt(struct cpu *c)
 {
 	__atomic_store_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
 	__asm__ volatile("stgi; sti; hlt; cli; clgi" : : : "memory");
 	return __atomic_exchange_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
 }
 
-uint32_t vcpu_host_take_interrupt(struct cpu *c)
+uint32_t svm_vcpu_host_take_interrupt(struct cpu *c)
 {
 	__atomic_store_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
 	__asm__ volatile("stgi; sti; nop; cli; clgi" : : : "memory");
@@ -197,10 +197,10 @@ uint32_t vcpu_host_take_interrupt(struct cpu *c)
 }
 
 /* EVENTINJ does not load CR2: the hypervisor sets it (APM vol. 2, 15.20). */
-void vcpu_inject_page_fault(struct cpu *c, uint64_t linear, uint32_t error)
+void svm_vcpu_inject_page_fault(struct cpu *c, uint64_t linear, uint32_t error)
 {
 	cpu_vmcb(c)->save.cr2 = linear;
-	vcpu_inject_exception(c, X86_VECTOR_PF, true, error);
+	svm_vcpu_inject_exception(c, X86_VECTOR_PF, true, error);
 }
 
 static void set_segment(struct vmcb_segment *s, uint16_t sel, uint16_t attrib, uint32_t limit)
@@ -211,7 +211,7 @@ static void set_segment(struct vmcb_segment *s, uint16_t sel, uint16_t attrib, u
 	s->base = 0;
 }
 
-void vcpu_set_long_mode_entry(struct cpu *c, const struct vcpu_long_mode_entry *e)
+void svm_vcpu_set_long_mode_entry(struct cpu *c, const struct vcpu_long_mode_entry *e)
 {
 	struct vmcb_save *s = &cpu_vmcb(c)->save;
 	set_segment(&s->cs, e->code_selector, SEG_CODE64, 0xFFFFFFFF);
@@ -241,7 +241,7 @@ void vcpu_set_long_mode_entry(struct cpu *c, const struct vcpu_long_mode_entry *
  * "IA-32 and Intel 64 Processor States Following Power-up, Reset, or INIT", and 8.4.4.2: the
  * AP starts in real mode at CS:IP = vector << 8 : 0). SVM runs a real-mode guest directly
  * under nested paging (AMD APM vol. 2, 15.19 "Paged Real Mode"). */
-void vcpu_set_startup_state(struct cpu *c, uint8_t vector)
+void svm_vcpu_set_startup_state(struct cpu *c, uint8_t vector)
 {
 	struct vmcb *v = cpu_vmcb(c);
 	struct vmcb_save *s = &v->save;

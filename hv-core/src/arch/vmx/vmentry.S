@@ -1,0 +1,101 @@
+/*
+ * int vmx_enter(struct guest_regs *regs, int launched)
+ *
+ * Writes HOST_RSP (this frame), loads the guest GPRs from regs (RSP and RIP are in the
+ * VMCS) and executes VMLAUNCH (launched = 0) or VMRESUME. A VM exit continues at
+ * vmx_exit_entry (HOST_RIP) with RSP = HOST_RSP and RFLAGS = 2 (Intel SDM vol. 3C, 27.5.3
+ * "Loading Host RIP, RSP, and RFLAGS"); the guest GPRs go back to regs and 0 is returned.
+ * If VMLAUNCH/VMRESUME fails (VMfailInvalid or VMfailValid, 30.3) execution falls through
+ * and 1 is returned (the VM-instruction error field says why). regs offsets as svm/vmrun.S.
+ */
+#define R_RAX 0
+#define R_RBX 8
+#define R_RCX 16
+#define R_RDX 24
+#define R_RSI 32
+#define R_RDI 40
+#define R_RBP 48
+#define R_R8 56
+#define R_R9 64
+#define R_R10 72
+#define R_R11 80
+#define R_R12 88
+#define R_R13 96
+#define R_R14 104
+#define R_R15 112
+#define VMCS_HOST_RSP 0x6C14
+
+	.text
+	.code64
+	.globl vmx_enter
+vmx_enter:
+	pushq %rbp
+	pushq %rbx
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	pushq %rdi
+
+	movq $VMCS_HOST_RSP, %rax
+	vmwrite %rsp, %rax
+	jna 2f
+	cmpl $0, %esi
+	movq R_RAX(%rdi), %rax
+	movq R_RBX(%rdi), %rbx
+	movq R_RCX(%rdi), %rcx
+	movq R_RDX(%rdi), %rdx
+	movq R_RSI(%rdi), %rsi
+	movq R_RBP(%rdi), %rbp
+	movq R_R8(%rdi), %r8
+	movq R_R9(%rdi), %r9
+	movq R_R10(%rdi), %r10
+	movq R_R11(%rdi), %r11
+	movq R_R12(%rdi), %r12
+	movq R_R13(%rdi), %r13
+	movq R_R14(%rdi), %r14
+	movq R_R15(%rdi), %r15
+	movq R_RDI(%rdi), %rdi
+	jne 1f
+	vmlaunch
+	jmp 2f
+1:	vmresume
+2:	addq $8, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbx
+	popq %rbp
+	movl $1, %eax
+	ret
+
+	.globl vmx_exit_entry
+vmx_exit_entry:
+	pushq %rdi
+	movq 8(%rsp), %rdi
+	movq %rax, R_RAX(%rdi)
+	movq %rbx, R_RBX(%rdi)
+	movq %rcx, R_RCX(%rdi)
+	movq %rdx, R_RDX(%rdi)
+	movq %rsi, R_RSI(%rdi)
+	movq %rbp, R_RBP(%rdi)
+	movq %r8, R_R8(%rdi)
+	movq %r9, R_R9(%rdi)
+	movq %r10, R_R10(%rdi)
+	movq %r11, R_R11(%rdi)
+	movq %r12, R_R12(%rdi)
+	movq %r13, R_R13(%rdi)
+	movq %r14, R_R14(%rdi)
+	movq %r15, R_R15(%rdi)
+	popq %rax
+	movq %rax, R_RDI(%rdi)
+	addq $8, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbx
+	popq %rbp
+	xorl %eax, %eax
+	ret
