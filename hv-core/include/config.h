@@ -5,6 +5,8 @@
  *   hotkeys=SPEC|off      see hotkeys.h
  *   on-shutdown=poweroff|reset|halt
  *   tsc-deadline=on|off   offer the (emulated) TSC-deadline timer in CPUID (on)
+ *   tsc-scaling=on|off    read the TSC through hardware scaling where the CPU has it (on);
+ *                         off traps every RDTSC/RDTSCP (tsc_scaling.h)
  * Unknown keys and bad values are reported and ignored (defaults stay). Pure.
  */
 #ifndef TSX_HV_CONFIG_H
@@ -26,6 +28,7 @@ struct hv_config {
 	enum shutdown_action on_shutdown;
 	struct hotkeys hotkeys;
 	bool tsc_deadline;
+	bool tsc_scaling;
 };
 
 typedef void (*config_report_fn)(const char *word, size_t length, const char *why);

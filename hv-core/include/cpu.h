@@ -89,6 +89,13 @@ struct cpu {
 	volatile uint32_t pending_sipi; /* 0x100 | vector: a guest startup IPI for this CPU */
 	volatile uint32_t nmi_for_guest; /* the host took an NMI: inject it at the next VMRUN */
 	volatile uint32_t kick;          /* an NMI sent by the hypervisor itself (lapic_timer.c) */
+	volatile uint32_t tsc_path;      /* enum tsc_path while in guest mode (tsc_scaling.c) */
+	uint32_t tsc_programmed;         /* the path of the latest entry (status) */
+	uint32_t tsc_floor_valid;
+	uint32_t tsc_paths_logged;       /* bit per enum tsc_path: first use logged */
+	uint64_t tsc_path_changes;       /* entries on another path than the one before */        /* trapped reads must not go below tsc_floor */
+	uint64_t tsc_multiplier, tsc_offset; /* programmed for TSC_PATH_SCALED */
+	uint64_t tsc_floor;
 	volatile uint32_t host_vector;   /* 0x100 | vector: an interrupt the host took while idle */
 	uint32_t inject_vector;          /* 0x100 | vector: to inject at the next VMRUN */
 	uint32_t guest_icr_high;        /* the guest's last ICR high word (xAPIC destination) */

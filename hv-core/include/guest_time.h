@@ -33,6 +33,9 @@ void guest_time_poll(uint64_t real_now);
 void guest_time_state(struct vtime_state *out);
 /* True once the guest's TSC may differ from the real TSC (armed, or TSC MSRs written). */
 bool guest_time_virtualised(void);
+/* The newest epoch as hardware TSC scaling parameters for `cpu` at raw TSC `real`
+ * (vtime_linear; tsc_scaling.h). */
+bool guest_time_linear(unsigned cpu, uint64_t real, uint64_t *rate, uint64_t *offset);
 /* The speed a user asked for: the current one when armed, the pending one before. */
 void guest_time_requested(uint64_t *p, uint64_t *q);
 /* Called on every guest clock read: the first read under a new epoch records how long after

@@ -143,6 +143,16 @@ uint64_t vtime_to_real(const struct vtime_clock *c, unsigned cpu, uint64_t virtu
 /* Reference real TSC for a raw TSC of `cpu` (raw + offset). */
 uint64_t vtime_reference(const struct vtime_clock *c, unsigned cpu, uint64_t real_tsc);
 
+/* The newest epoch as one linear map of `cpu`'s raw TSC, the form hardware TSC scaling
+ * computes (VMX "use TSC scaling": ((raw * multiplier) >> 48) + offset, Intel SDM vol. 3C,
+ * 25.3 "Changes to Instruction Behavior in VMX Non-Root Operation"): for every raw TSC from
+ * the epoch's start on, ((raw * *rate) >> 32) + *offset is vtime_read()'s value or one more
+ * (the product's fraction at the start is not carried; docs/design/vtime.md). False, with
+ * nothing written, while a writer publishes or when raw real_tsc precedes the newest epoch's
+ * start (a publication with a lead: the previous epoch still applies). */
+bool vtime_linear(const struct vtime_clock *c, unsigned cpu, uint64_t real_tsc, uint64_t *rate,
+		  uint64_t *offset);
+
 /* Per-CPU real-TSC skew: reference = raw + real_offset. VTIME_EINVAL for a bad cpu. */
 int vtime_set_cpu_offset(struct vtime_clock *c, unsigned cpu, int64_t real_offset);
 

@@ -6,5 +6,6 @@ tsx_host_test(hv_exits_test ${CMAKE_CURRENT_LIST_DIR}/hv_exits_test.c ${CMAKE_CU
               ${HV_CORE}/src/core/exits.c ${HV_CORE}/src/emulate/insn_exit.c
               ${HV_CORE}/src/emulate/insn_decode.c ${HV_CORE}/src/emulate/io_emulate.c
               ${HV_CORE}/src/devices/io_hooks.c ${HV_CORE}/src/devices/cpuid_policy.c
-              ${HV_CORE}/src/devices/msr_policy.c ${HV_CORE}/src/control/hypercall.c)
+              ${HV_CORE}/src/devices/msr_policy.c ${HV_CORE}/src/control/hypercall.c
+              ${HV_CORE}/src/devices/tsc_scaling.c)
 target_compile_options(hv_exits_test PRIVATE -include ${CMAKE_CURRENT_LIST_DIR}/fake_cpu.h)

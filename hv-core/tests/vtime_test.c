@@ -383,6 +383,44 @@ TEST(cpu_index_is_masked_on_the_read_path)
 	CHECK_EQ_U64(vtime_read(&clk, 1 + VTIME_MAX_CPUS, 100), 107);
 }
 
+/* What hardware TSC scaling would compute with vtime_linear's parameters: the 128-bit
+ * product shifted by 48 with multiplier rate << 16 (Intel SDM vol. 3C, 25.3). */
+static uint64_t scaled(uint64_t raw, uint64_t rate, uint64_t offset)
+{
+	return (uint64_t)(((unsigned __int128)raw * (rate << 16)) >> 48) + offset;
+}
+
+TEST(linear_form_matches_reads_within_one_tick)
+{
+	static const uint64_t speeds[][2] = { { 1, 1 }, { 60, 1 }, { 1, 2 }, { 1, 10 },
+					      { 1, 1000 }, { 10000, 1 }, { 7, 3 } };
+	uint64_t rate, offset;
+	for (unsigned i = 0; i < sizeof speeds / sizeof speeds[0]; i++) {
+		armed_at(123456789, 1, 1);
+		vtime_set_cpu_offset(&clk, 1, -777);
+		vtime_write_tsc_adjust(&clk, 1, 4242);
+		vtime_set_speed(&clk, 987654321, speeds[i][0], speeds[i][1]);
+		/* Before the newest start (in CPU 1's raw TSC) the previous epoch applies. */
+		CHECK(!vtime_linear(&clk, 1, 987654321 + 777 - 1, &rate, &offset));
+		CHECK(vtime_linear(&clk, 1, 987654321 + 777, &rate, &offset));
+		uint64_t raw = 987654321 + 777, prev = 0;
+		for (unsigned k = 0; k < 200000; k++, raw += 1 + (k * 7919u) % 100003u) {
+			uint64_t want = vtime_read(&clk, 1, raw), got = scaled(raw, rate, offset);
+			if (got - want > 1) {
+				UNIT_FAIL("speed %" PRIu64 "/%" PRIu64 " raw %" PRIu64 ": %" PRIu64
+					  " vs %" PRIu64, speeds[i][0], speeds[i][1], raw, got, want);
+				break;
+			}
+			CHECK(got >= prev);
+			prev = got;
+		}
+	}
+	/* A publication in progress gives no parameters. */
+	clk.seq |= 1u;
+	CHECK(!vtime_linear(&clk, 0, ~0ull >> 2, &rate, &offset));
+	clk.seq &= ~1ull;
+}
+
 RUN_TESTS(UNIT_CASE(init_rejects_bad_cpu_counts), UNIT_CASE(starts_at_real_time_1x),
 	  UNIT_CASE(speed_is_held_until_armed), UNIT_CASE(arming_without_a_request_keeps_the_epoch),
 	  UNIT_CASE(speed_range_is_checked_never_clamped),
@@ -396,4 +434,5 @@ RUN_TESTS(UNIT_CASE(init_rejects_bad_cpu_counts), UNIT_CASE(starts_at_real_time_
 	  UNIT_CASE(timers_never_fire_early_and_are_not_late_by_a_tick),
 	  UNIT_CASE(timers_translate_through_older_epochs), UNIT_CASE(far_deadlines_saturate_instead_of_wrapping),
 	  UNIT_CASE(round_trips_are_bounded), UNIT_CASE(cpu_offsets_map_cores_onto_one_timeline),
-	  UNIT_CASE(guest_tsc_writes_adjust_one_cpu), UNIT_CASE(cpu_index_is_masked_on_the_read_path))
+	  UNIT_CASE(guest_tsc_writes_adjust_one_cpu), UNIT_CASE(cpu_index_is_masked_on_the_read_path),
+	  UNIT_CASE(linear_form_matches_reads_within_one_tick))

@@ -78,6 +78,13 @@ static void parse_word(const char *w, size_t n, struct hv_config *out, config_re
 			out->tsc_deadline = false;
 		else
 			report(w, n, "expected on or off");
+	} else if (key_is(w, k, "tsc-scaling")) {
+		if (key_is(v, vn, "on"))
+			out->tsc_scaling = true;
+		else if (key_is(v, vn, "off"))
+			out->tsc_scaling = false;
+		else
+			report(w, n, "expected on or off");
 	} else if (key_is(w, k, "hotkeys")) {
 		const char *why = "";
 		if (hotkeys_parse(&out->hotkeys, v, vn, &why))
@@ -93,6 +100,7 @@ void config_parse(const char *cmdline, struct hv_config *out, config_report_fn r
 	out->grace_seconds = CONFIG_DEFAULT_GRACE_SECONDS;
 	out->on_shutdown = SHUTDOWN_POWEROFF;
 	out->tsc_deadline = true;
+	out->tsc_scaling = true;
 	hotkeys_defaults(&out->hotkeys);
 	size_t i = 0, n = strlen(cmdline);
 	while (i < n) {

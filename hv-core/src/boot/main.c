@@ -5,6 +5,7 @@
  */
 #include "boot.h"
 #include "config.h"
+#include "tsc_scaling.h"
 #include "control_port.h"
 #include "cpu.h"
 #include "guest_memory.h"
@@ -93,6 +94,7 @@ void hv_main(uint32_t magic, uint32_t info)
 		hv_log("boot information: %u entries or strings truncated", boot.truncated);
 	power_set_action(cfg.on_shutdown);
 	cpuid_policy_set_tsc_deadline(cfg.tsc_deadline);
+	tsc_scaling_configure(cfg.tsc_scaling);
 	power_init(boot.rsdp, boot.rsdp_length);
 	const char *why = arch_unsupported_reason();
 	if (why)

@@ -13,6 +13,7 @@
 #include "serial.h"
 #include "spinlock.h"
 #include "x86.h"
+#include "tsc_scaling.h"
 
 #define POLL_INTERVAL_MS 1
 #define MAX_BYTES_PER_POLL 256
@@ -127,6 +128,7 @@ static void reply_status(struct cpu *c)
 		 rdtsc_exits ? cycles_to_ns(s->rdtsc_host_cycles / rdtsc_exits) : 0);
 	hv_reply("\"faults_injected\":%lu,\"reexecutions\":%lu,\"apic_timer_hz\":%lu,", s->injected,
 		 s->reexecutions, lapic_timer_hz());
+	hv_reply("\"tsc_scaling\":\"%s\",", tsc_scaling_allowed() ? "on" : "off");
 	hv_reply("\"log\":{\"guest_lines\":%lu,\"guest_suppressed\":%lu},", lc.guest_lines,
 		 lc.guest_suppressed);
 	hv_reply("\"cpus\":[");
@@ -140,6 +142,8 @@ static void reply_status(struct cpu *c)
 			 ts->last_exits_per_s, ts->count[EXIT_KIND_RDTSC], ts->count[EXIT_KIND_RDTSCP],
 			 ts->count[EXIT_KIND_HLT], ts->count[EXIT_KIND_APIC], ts->last_apic_per_s,
 			 cycles_to_ns(ts->switch_seen_cycles) / 1000);
+		hv_reply("\"tsc\":\"%s\",\"tsc_path_changes\":%lu,", tsc_path_name((enum tsc_path)t->tsc_programmed),
+			 t->tsc_path_changes);
 		hv_reply("\"timer\":\"%s\",\"timer_programs\":%lu,\"halts\":%lu,\"halt_wakes\":%lu,"
 			 "\"hv_wakes\":%lu,\"interrupts_injected\":%lu,",
 			 timer_mode(&t->timer), t->timer.programs, t->halts, t->halt_wakes,

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "msr_policy.h"
 #include "power.h"
+#include "tsc_scaling.h"
 #include "vcpu.h"
 #include "x86.h"
 
@@ -63,7 +64,7 @@ void exit_rdtsc(struct cpu *c, bool reported_rdtscp)
 	if (!vcpu_exit_insn_length(c, &in.length) &&
 	    !insn_exit_decode(c, INSN_RDTSC, INSN_RDTSCP, &in))
 		return;
-	set_edx_eax(c, guest_time_read(c->index, real));
+	set_edx_eax(c, tsc_scaling_guest_read(c, real));
 	guest_time_note_read(c, real);
 	if (in.op == INSN_RDTSCP) {
 		exit_count(c, EXIT_KIND_RDTSCP);

@@ -10,6 +10,7 @@
 #include "cpu.h"
 #include "lapic_timer.h"
 #include "log.h"
+#include "tsc_scaling.h"
 #include "x86.h"
 
 static struct vtime_clock clock;
@@ -40,6 +41,11 @@ uint64_t guest_time_read(unsigned cpu, uint64_t real)
 	return vtime_read(&clock, cpu, real);
 }
 
+bool guest_time_linear(unsigned cpu, uint64_t real, uint64_t *rate, uint64_t *offset)
+{
+	return vtime_linear(&clock, cpu, real, rate, offset);
+}
+
 uint64_t guest_time_to_real(unsigned cpu, uint64_t virtual_deadline)
 {
 	return vtime_to_real(&clock, cpu, virtual_deadline);
@@ -53,8 +59,10 @@ static const char *speed_error(int err)
 int guest_time_set_speed(uint64_t p, uint64_t q, const char *who, enum time_requester from)
 {
 	void (*log)(const char *, ...) = from == FROM_GUEST ? hv_log_guest : hv_log;
+	tsc_scaling_begin();
 	uint64_t now = reference_now();
 	int err = vtime_set_speed(&clock, now, p, q);
+	tsc_scaling_end();
 	if (!err) {
 		last_change_tsc = now;
 		lapic_timer_speed_changed();
@@ -72,8 +80,10 @@ int guest_time_arm(const char *who, enum time_requester from)
 {
 	if (vtime_armed(&clock))
 		return VTIME_OK;
+	tsc_scaling_begin();
 	uint64_t now = reference_now();
 	int err = vtime_arm(&clock, now);
+	tsc_scaling_end();
 	last_change_tsc = now;
 	lapic_timer_speed_changed();
 	struct vtime_state s;

@@ -35,6 +35,7 @@
 #include "lapic.h"
 #include "lapic_timer.h"
 #include "guest_time.h"
+#include "tsc_scaling.h"
 #include "cpuid_policy.h"
 #include "vcpu.h"
 #include "x86.h"
@@ -177,7 +178,7 @@ enum msr_result msr_policy_read(struct cpu *c, uint32_t msr, uint64_t *value)
 {
 	switch (msr) {
 	case MSR_IA32_TSC:
-		*value = guest_time_read(c->index, rdtsc());
+		*value = tsc_scaling_guest_read(c, rdtsc());
 		return MSR_DONE;
 	case MSR_IA32_TSC_ADJUST:
 		*value = (uint64_t)guest_time_read_tsc_adjust(c->index);

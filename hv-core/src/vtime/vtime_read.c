@@ -90,3 +90,24 @@ uint64_t vtime_reference(const struct vtime_clock *c, unsigned cpu, uint64_t rea
 {
 	return real_tsc + (uint64_t)vtime_load(&c->cpu[cpu & VTIME_CPU_MASK].offset);
 }
+
+bool vtime_linear(const struct vtime_clock *c, unsigned cpu, uint64_t real_tsc, uint64_t *rate,
+		  uint64_t *offset)
+{
+	const struct vtime_cpu *pc = &c->cpu[cpu & VTIME_CPU_MASK];
+	uint64_t s = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+	if (s & 1u)
+		return false;
+	const struct vtime_epoch *e = vtime_epoch_at(c, s >> 1);
+	uint64_t u = vtime_load(&e->u), g = vtime_load(&e->g), r = vtime_load(&e->rate);
+	uint64_t o = (uint64_t)vtime_load(&pc->offset), adj = (uint64_t)vtime_load(&pc->adjust);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (vtime_load(&c->seq) != s || vtime_before(real_tsc + o, u))
+		return false;
+	/* fake(raw) = g + ((raw + o - u) * r >> 32) + adj; with raw_u = u - o the epoch's start
+	 * in this CPU's raw TSC, (raw * r >> 32) - (raw_u * r >> 32) is (raw - raw_u) * r >> 32
+	 * or one more. */
+	*rate = r;
+	*offset = g + adj - vtime_scale(u - o, r);
+	return true;
+}

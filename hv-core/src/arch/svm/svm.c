@@ -20,6 +20,7 @@
 #include "spinlock.h"
 #include "vcpu.h"
 #include "x86.h"
+#include "tsc_scaling.h"
 
 #define CPUID_EXT_SVM (1u << 2)     /* CPUID 0x80000001 ECX */
 #define CPUID_SVM_NPT (1u << 0)     /* CPUID 0x8000000A EDX */
@@ -134,6 +135,11 @@ void svm_arch_cpu_init(struct cpu *c, uint64_t npt_root)
 void svm_sync_tsc_intercepts(struct cpu *c)
 {
 	struct vmcb *v = cpu_vmcb(c);
+	/* SVM never scales (tsc_scaling.h): the path is only reported. */
+	c->tsc_programmed = (v->control.intercept_misc1 & SVM_INTERCEPT_RDTSC) ||
+					    guest_time_virtualised() ?
+				    TSC_PATH_TRAPPED :
+				    TSC_PATH_RAW;
 	if (!(v->control.intercept_misc1 & SVM_INTERCEPT_RDTSC) && guest_time_virtualised()) {
 		v->control.intercept_misc1 |= SVM_INTERCEPT_RDTSC;
 		v->control.intercept_misc2 |= SVM_INTERCEPT_RDTSCP;

@@ -14,6 +14,7 @@
 #include "lapic.h"
 #include "lapic_timer.h"
 #include "log.h"
+#include "tsc_scaling.h"
 #include "vcpu.h"
 #include "x86.h"
 
@@ -372,7 +373,6 @@ void vmx_arch_run(struct cpu *c)
 			return;
 		}
 		vmwrite(VMCS_GUEST_RSP, c->regs.rsp);
-		vmx_sync_tsc_exiting(c);
 		lapic_timer_before_entry(c);
 		inject_pending_nmi(c, x);
 		idle_deliver(c);
@@ -384,11 +384,13 @@ void vmx_arch_run(struct cpu *c)
 		exit_before_entry(c, x->exit_reason == EXIT_REASON_HLT,
 				  x->exit_reason == EXIT_REASON_RDTSC ||
 					  x->exit_reason == EXIT_REASON_RDTSCP);
+		vmx_sync_tsc(c);
 		if (vmx_enter(&c->regs, x->launched))
 			hv_panic("cpu %u: %s failed, VM-instruction error %lu", c->index,
 				 x->launched ? "VMRESUME" : "VMLAUNCH", vmread(VMCS_INSTRUCTION_ERROR));
 		if (!x->launched && c->index == 0)
 			hv_log("VT-x: cpu 0 VMLAUNCH done, guest ran until its first exit");
+		tsc_scaling_exited(c);
 		x->launched = true;
 		exit_started(c);
 		uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);

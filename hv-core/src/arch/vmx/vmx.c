@@ -15,6 +15,7 @@
  * guest/host masks (24.6.6): the guest reads its own values from the read shadows.
  */
 #include "vmx.h"
+#include "tsc_scaling.h"
 #include "guest_time.h"
 #include "hvlib.h"
 #include "io_hooks.h"
@@ -50,6 +51,7 @@ extern const uint64_t boot_gdt[3];
 /* Control words, the same on every CPU: computed once (vmx_arch_unsupported_reason). */
 static uint32_t pin_controls, proc_controls, proc2_controls, exit_controls, entry_controls;
 static bool entry_ia32e_allowed;
+static bool tsc_scaling_offered; /* "use TSC offsetting" and "use TSC scaling" may be 1 */
 static uint8_t *msr_bitmap, *io_bitmaps;
 static struct spinlock maps_lock;
 
@@ -151,6 +153,14 @@ const char *vmx_arch_unsupported_reason(void)
 		return "VT-x EPT has no 4-level page walk";
 	if (!(ept & EPT_CAP_INVEPT) || !(ept & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL)))
 		return "VT-x EPT has no INVEPT";
+	/* The allowed-1 halves (A.3.2, A.3.3): both controls are switched per entry. */
+	tsc_scaling_offered =
+		(rdmsr(vmx_capability_msr(basic, MSR_IA32_VMX_PROCBASED_CTLS,
+					  MSR_IA32_VMX_TRUE_PROCBASED_CTLS)) >> 32 &
+		 PROC_USE_TSC_OFFSETTING) &&
+		(rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32 & PROC2_USE_TSC_SCALING);
+	hv_log("VT-x: TSC scaling %s", tsc_scaling_offered ? "offered (zero-exit clock)" :
+							     "not offered: RDTSC exiting");
 	hv_log("VT-x: VMCS revision %x, controls pin %x proc %x proc2 %x exit %x entry %x",
 	       VMX_BASIC_REVISION(basic), pin_controls, proc_controls, proc2_controls,
 	       exit_controls, entry_controls);
@@ -320,6 +330,7 @@ void vmx_arch_cpu_init(struct cpu *c, uint64_t npt_root)
 	x->entry_controls = entry_controls;
 	vmwrite(VMCS_PIN_CONTROLS, pin_controls);
 	vmwrite(VMCS_PROC_CONTROLS, proc_controls);
+	x->proc2_controls = proc2_controls;
 	vmwrite(VMCS_PROC_CONTROLS2, proc2_controls);
 	vmwrite(VMCS_EXIT_CONTROLS, exit_controls);
 	vmwrite(VMCS_ENTRY_CONTROLS, entry_controls);
@@ -355,14 +366,55 @@ void vmx_arch_cpu_init(struct cpu *c, uint64_t npt_root)
 		       HOST_TR);
 }
 
-/* As on SVM (svm_sync_tsc_intercepts): RDTSC runs untrapped while the guest clock is the
- * real TSC; from the moment vtime's answer can differ every RDTSC and RDTSCP exits. */
-void vmx_sync_tsc_exiting(struct cpu *c)
+bool vmx_tsc_scaling_offered(void)
+{
+	return tsc_scaling_offered;
+}
+
+/* The path tsc_scaling_choose picks for this entry, programmed with as few VMWRITEs as the
+ * change needs: raw (no exiting, no offsetting), scaled (offsetting + scaling with the
+ * epoch's multiplier and offset, 25.3: RDTSC returns ((TSC * multiplier) >> 48) + offset),
+ * trapped (RDTSC exiting; RDTSCP exits with it when "enable RDTSCP" is set, 25.1.3). */
+void vmx_sync_tsc(struct cpu *c)
 {
 	struct vmx_cpu *x = cpu_vmx(c);
-	if (!(x->proc_controls & PROC_RDTSC_EXITING) && guest_time_virtualised()) {
-		x->proc_controls |= PROC_RDTSC_EXITING;
-		vmwrite(VMCS_PROC_CONTROLS, x->proc_controls);
-		hv_log("cpu %u: RDTSC/RDTSCP now trapped", c->index);
+	enum tsc_path before = (enum tsc_path)c->tsc_programmed;
+	uint64_t multiplier = 0, offset = 0;
+	enum tsc_path path = tsc_scaling_choose(c, tsc_scaling_offered, &multiplier, &offset);
+	uint32_t proc = x->proc_controls, proc2 = x->proc2_controls;
+	switch (path) {
+	case TSC_PATH_SCALED:
+		proc = (proc & ~PROC_RDTSC_EXITING) | PROC_USE_TSC_OFFSETTING;
+		proc2 |= PROC2_USE_TSC_SCALING;
+		if (multiplier != x->tsc_multiplier) {
+			vmwrite(VMCS_TSC_MULTIPLIER, multiplier);
+			x->tsc_multiplier = multiplier;
+		}
+		if (offset != x->tsc_offset) {
+			vmwrite(VMCS_TSC_OFFSET, offset);
+			x->tsc_offset = offset;
+		}
+		break;
+	case TSC_PATH_RAW:
+		proc &= ~(PROC_RDTSC_EXITING | PROC_USE_TSC_OFFSETTING);
+		proc2 &= ~PROC2_USE_TSC_SCALING;
+		break;
+	default:
+		proc |= PROC_RDTSC_EXITING;
+		break;
+	}
+	if (proc != x->proc_controls) {
+		x->proc_controls = proc;
+		vmwrite(VMCS_PROC_CONTROLS, proc);
+	}
+	if (proc2 != x->proc2_controls) {
+		x->proc2_controls = proc2;
+		vmwrite(VMCS_PROC_CONTROLS2, proc2);
+	}
+	if (path != before && !(c->tsc_paths_logged & (1u << path))) {
+		c->tsc_paths_logged |= 1u << path;
+		hv_log("cpu %u: TSC %s%s", c->index, tsc_path_name(path),
+		       path == TSC_PATH_SCALED ? " by the CPU (no RDTSC exits)" :
+		       path == TSC_PATH_TRAPPED ? ": RDTSC/RDTSCP now trapped" : "");
 	}
 }

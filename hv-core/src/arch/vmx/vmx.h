@@ -53,6 +53,7 @@
 #define VMCS_IO_BITMAP_B 0x2002u
 #define VMCS_MSR_BITMAP 0x2004u
 #define VMCS_TSC_OFFSET 0x2010u
+#define VMCS_TSC_MULTIPLIER 0x2032u
 #define VMCS_EPT_POINTER 0x201Au
 #define VMCS_GUEST_PHYSICAL_ADDRESS 0x2400u
 #define VMCS_LINK_POINTER 0x2800u
@@ -170,6 +171,7 @@
 #define PROC2_UNRESTRICTED_GUEST (1u << 7)
 #define PROC2_ENABLE_INVPCID (1u << 12)
 #define PROC2_ENABLE_XSAVES (1u << 20)
+#define PROC2_USE_TSC_SCALING (1u << 25)
 /* VM-exit controls (24.7.1, table 24-13). */
 #define EXIT_HOST_ADDRESS_SPACE_SIZE (1u << 9)
 #define EXIT_ACK_INTERRUPT (1u << 15)
@@ -265,6 +267,8 @@ struct vmx_cpu {
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	uint32_t entry_controls;
 	uint32_t proc_controls;
+	uint32_t proc2_controls;
+	uint64_t tsc_multiplier, tsc_offset; /* as written to the VMCS */
 	uint8_t *gdt;          /* the CPU's own host GDT with its TSS (vmx.c) */
 	uint8_t *tss;
 };
@@ -297,8 +301,12 @@ __attribute__((noreturn)) void vmx_ept_fault(uint64_t qualification, uint64_t gp
  * the VMCS); returns 0 after a VM exit with the guest's GPRs stored back, or 1 if the
  * instruction failed (VMfailInvalid/VMfailValid, 30.2) (vmentry.S). */
 int vmx_enter(struct guest_regs *regs, int launched);
-/* Turns on RDTSC exiting once the guest clock is virtualised (as SVM does). */
-void vmx_sync_tsc_exiting(struct cpu *c);
+/* Chooses how the guest reads the TSC at this entry (tsc_scaling.h: raw, hardware-scaled,
+ * or RDTSC exiting) and programs the controls, multiplier and offset. Call last before
+ * entering; vmx_tsc_exited after the exit. */
+void vmx_sync_tsc(struct cpu *c);
+/* The CPU offers "use TSC offsetting" and "use TSC scaling" (25.3, A.3.2, A.3.3). */
+bool vmx_tsc_scaling_offered(void);
 /* Guest CR0/CR4 writes that the guest/host masks send to the hypervisor (vcpu.c). */
 void vmx_write_cr0(struct cpu *c, uint64_t value);
 void vmx_write_cr4(struct cpu *c, uint64_t value);
