@@ -176,6 +176,12 @@ void fake_cpu_reset(void)
 
 void fake_cpu_set_cpuid(uint32_t leaf, uint32_t eax, uint32_t ebx, uint32_t ecx, uint32_t edx)
 {
+	for (unsigned i = 0; i < fake_cpu.cpuid_count; i++) {
+		if (fake_cpu.cpuid[i].leaf == leaf) {
+			fake_cpu.cpuid[i].regs = (struct cpuid_regs){ eax, ebx, ecx, edx };
+			return;
+		}
+	}
 	fake_cpu.cpuid[fake_cpu.cpuid_count].leaf = leaf;
 	fake_cpu.cpuid[fake_cpu.cpuid_count++].regs = (struct cpuid_regs){ eax, ebx, ecx, edx };
 }

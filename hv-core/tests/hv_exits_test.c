@@ -289,6 +289,45 @@ TEST(cpuid_passes_through_with_the_policy_applied)
 	check_no_event(&g);
 }
 
+static uint32_t guest_cpuid_eax_ebx(struct cpu *c, struct fake_guest *g, uint32_t leaf, uint32_t *ebx)
+{
+	g->rip = 0x1000;
+	c->regs.rax = leaf;
+	c->regs.rcx = 0;
+	exit_cpuid(c);
+	*ebx = (uint32_t)c->regs.rbx;
+	return (uint32_t)c->regs.rax;
+}
+
+/* Bochs's skylake model announces 3.5 GHz (crystal 25 MHz x 140) for a TSC that counts
+ * instructions: the guest is told the measured rate instead; agreeing leaves pass. */
+TEST(cpuid_tsc_frequency_leaves_follow_the_measured_rate)
+{
+	struct cpu c;
+	struct fake_guest g;
+	uint32_t ebx;
+	reset(&c, &g);
+	set_code(&g, "\x0F\xA2", 2);
+	fake_cpu_set_cpuid(0, 0x16, 0, 0, 0);
+	fake_cpu_set_cpuid(0x15, 1, 140, 25000000, 0);
+	fake_cpu_set_cpuid(0x16, 3500, 3500, 100, 0);
+	CHECK_EQ_U64(cpuid_policy_set_measured_tsc_hz(50000000), 3500000000ull);
+	CHECK_EQ_U64(guest_cpuid_eax_ebx(&c, &g, 0x15, &ebx), 0);
+	CHECK_EQ_U64(ebx, 0);
+	CHECK_EQ_U64(c.regs.rcx, 0);
+	CHECK_EQ_U64(guest_cpuid_eax_ebx(&c, &g, 0x16, &ebx), 50);
+	CHECK_EQ_U64(ebx, 3500); /* the maximum frequency stays */
+	/* Within 2%: unchanged. */
+	CHECK_EQ_U64(cpuid_policy_set_measured_tsc_hz(3490000000ull), 3500000000ull);
+	CHECK_EQ_U64(guest_cpuid_eax_ebx(&c, &g, 0x15, &ebx), 1);
+	CHECK_EQ_U64(ebx, 140);
+	CHECK_EQ_U64(guest_cpuid_eax_ebx(&c, &g, 0x16, &ebx), 3500);
+	/* No leaf 0x15: nothing announced, nothing changed. */
+	fake_cpu_set_cpuid(0, 0xD, 0, 0, 0);
+	CHECK_EQ_U64(cpuid_policy_set_measured_tsc_hz(50000000), 0);
+	cpuid_policy_set_measured_tsc_hz(0);
+}
+
 TEST(cpuid_hides_svm_and_answers_the_hypervisor_leaves)
 {
 	struct cpu c;
@@ -727,6 +766,7 @@ TEST(exit_statistics_time_handling_but_not_idle)
 
 RUN_TESTS(UNIT_CASE(cpuid_passes_through_with_the_policy_applied),
 	  UNIT_CASE(rdtsc_after_scaling_never_goes_below_the_floor),
+	  UNIT_CASE(cpuid_tsc_frequency_leaves_follow_the_measured_rate),
 	  UNIT_CASE(cpuid_hides_svm_and_answers_the_hypervisor_leaves),
 	  UNIT_CASE(cpuid_with_lock_prefix_raises_ud),
 	  UNIT_CASE(rdtsc_returns_the_virtual_tsc_in_edx_eax),

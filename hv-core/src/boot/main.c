@@ -101,6 +101,12 @@ void hv_main(uint32_t magic, uint32_t info)
 		hv_panic("cannot virtualise: %s", why);
 
 	tsc_calibrate();
+	uint64_t announced = cpuid_policy_set_measured_tsc_hz(tsc_hz());
+	if (announced && cpuid_policy(0x16, 0).eax * 1000000ull != announced &&
+	    !cpuid_policy(0x15, 0).ebx)
+		hv_log("CPUID 0x15/0x16 announce a %lu kHz TSC, the PIT measured %lu kHz: the guest "
+		       "is told %u MHz in leaf 0x16", announced / 1000, tsc_hz() / 1000,
+		       cpuid_policy(0x16, 0).eax);
 	phys_window_init();
 	build_guest_memory();
 	hv_port_hide();

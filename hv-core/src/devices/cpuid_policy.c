@@ -13,6 +13,13 @@
  *   intercepted and answered from the virtual clock with ECX = TSC_AUX.
  * - Leaves 0x40000000..0x400000FF: the tsx-hv range. 0x40000000 returns the maximum leaf and
  *   "tsx-hv-vtime"; 0x40000001 returns the hypercall ABI version in EAX.
+ * - Leaves 0x15 (TSC/crystal ratio) and 0x16 (base frequency): when they announce a TSC rate
+ *   more than 2% away from the one the hypervisor measured against the PIT, the guest would
+ *   run its clock at the wrong rate from the first tick (Linux trusts 0x15 outright: "known
+ *   frequency", no later refinement). Then 0x15 reads as not enumerated and 0x16 gives the
+ *   measured rate in MHz, so Linux starts from it and refines it against the HPET or ACPI PM
+ *   timer. Seen on emulators (Bochs announces 3.5 GHz for a TSC that counts instructions);
+ *   on hardware the leaves agree with the PIT and pass unchanged.
  * Intel SDM vol. 2A, CPUID; AMD APM vol. 3, Appendix E.
  */
 #include "cpuid_policy.h"
@@ -36,6 +43,40 @@ static uint32_t sig_word(unsigned i)
 }
 
 static bool tsc_deadline_offered = true;
+static uint32_t tsc_mhz_override; /* 0: leaves 0x15/0x16 pass unchanged */
+
+#define CPUID_TSC_CRYSTAL 0x15u
+#define CPUID_FREQUENCY 0x16u
+
+/* The TSC rate leaves 0x15/0x16 announce, in Hz (0: not announced). Intel SDM vol. 2A,
+ * CPUID leaf 15H: TSC = ECX * EBX / EAX; without ECX, 16H's base frequency stands in for it
+ * as Linux's native_calibrate_tsc does. */
+uint64_t cpuid_policy_announced_tsc_hz(void)
+{
+	uint32_t max = cpuid(0, 0).eax;
+	if (max < CPUID_TSC_CRYSTAL)
+		return 0;
+	struct cpuid_regs r = cpuid(CPUID_TSC_CRYSTAL, 0);
+	if (r.eax && r.ebx && r.ecx)
+		return (uint64_t)r.ecx * r.ebx / r.eax;
+	if (max >= CPUID_FREQUENCY && cpuid(CPUID_FREQUENCY, 0).eax)
+		return (uint64_t)cpuid(CPUID_FREQUENCY, 0).eax * 1000000u;
+	return 0;
+}
+
+uint64_t cpuid_policy_set_measured_tsc_hz(uint64_t measured)
+{
+	uint64_t announced = cpuid_policy_announced_tsc_hz();
+	tsc_mhz_override = 0;
+	if (!announced || !measured)
+		return 0;
+	uint64_t diff = announced > measured ? announced - measured : measured - announced;
+	if (diff * 50 > measured) {
+		uint64_t mhz = (measured + 500000) / 1000000;
+		tsc_mhz_override = (uint32_t)(mhz ? mhz : 1);
+	}
+	return announced;
+}
 
 void cpuid_policy_set_tsc_deadline(bool offered)
 {
@@ -75,6 +116,12 @@ struct cpuid_regs cpuid_policy(uint32_t leaf, uint32_t subleaf)
 			r.ecx &= ~CPUID1_ECX_X2APIC;
 		r.ecx &= ~CPUID1_ECX_VMX;
 		r.ecx |= CPUID1_ECX_HYPERVISOR;
+	} else if (leaf == CPUID_TSC_CRYSTAL && tsc_mhz_override) {
+		r.eax = r.ebx = r.ecx = 0;
+	} else if (leaf == CPUID_FREQUENCY && tsc_mhz_override) {
+		r.eax = tsc_mhz_override;
+		if (r.ebx < tsc_mhz_override)
+			r.ebx = tsc_mhz_override;
 	} else if (leaf == 0x80000001u) {
 		r.ecx &= ~CPUID_EXT1_ECX_SVM;
 	}
