@@ -18,6 +18,7 @@ enum control_command {
 	CONTROL_STATUS,
 	CONTROL_ARM,
 	CONTROL_HELP,
+	CONTROL_TSC_SCALING, /* tsc-scaling on|off: hardware TSC scaling allowed or every read trapped */
 	CONTROL_ERROR,
 };
 
@@ -30,7 +31,7 @@ enum control_command {
 
 struct control_request {
 	enum control_command command;
-	uint64_t p, q;       /* CONTROL_SPEED: speed p/q */
+	uint64_t p, q;       /* CONTROL_SPEED: speed p/q; CONTROL_TSC_SCALING: p = 1 on, 0 off */
 	const char *code;    /* CONTROL_ERROR: one of CONTROL_E_* */
 	const char *message; /* CONTROL_ERROR: human-readable, static */
 };

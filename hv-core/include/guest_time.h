@@ -33,6 +33,8 @@ void guest_time_poll(uint64_t real_now);
 void guest_time_state(struct vtime_state *out);
 /* True once the guest's TSC may differ from the real TSC (armed, or TSC MSRs written). */
 bool guest_time_virtualised(void);
+/* tsc-scaling on|off at run time (control port). */
+void guest_time_set_tsc_scaling(bool allowed);
 /* The newest epoch as hardware TSC scaling parameters for `cpu` at raw TSC `real`
  * (vtime_linear; tsc_scaling.h). */
 bool guest_time_linear(unsigned cpu, uint64_t real, uint64_t *rate, uint64_t *offset);

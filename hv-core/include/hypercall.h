@@ -28,6 +28,10 @@
 #define HYPERCALL_STATUS 1u
 #define HYPERCALL_SET_SPEED 2u
 #define HYPERCALL_ARM 3u
+/* RBX = a tag: the hypervisor writes "mark TAG cpu N real R virtual V" on its own port (the
+ * guest's log rate limit applies), pairing a moment of the guest with the machine's real TSC
+ * without telling the guest the real TSC (the guest agent's `clock`, docs/hypercall.md). */
+#define HYPERCALL_MARK 4u
 
 #define HYPERCALL_OK 0
 #define HYPERCALL_EUNKNOWN (-1) /* unknown function */
@@ -37,6 +41,7 @@
 #define HYPERCALL_STATUS_ARMED (1ull << 0)
 
 struct hypercall_regs {
+	unsigned cpu; /* the calling CPU */
 	uint64_t rax, rbx, rcx, rdx;
 };
 

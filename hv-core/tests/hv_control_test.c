@@ -62,6 +62,12 @@ TEST(parses_simple_commands_and_rejects_arguments)
 	CHECK(parse("status").command == CONTROL_STATUS);
 	CHECK(parse("arm").command == CONTROL_ARM);
 	CHECK(parse("help").command == CONTROL_HELP);
+	CHECK(parse("tsc-scaling on").command == CONTROL_TSC_SCALING);
+	CHECK_EQ_U64(parse("tsc-scaling on").p, 1);
+	CHECK_EQ_U64(parse("tsc-scaling off").p, 0);
+	CHECK(parse("tsc-scaling").command == CONTROL_ERROR);
+	CHECK(parse("tsc-scaling maybe").command == CONTROL_ERROR);
+	CHECK(parse("tsc-scaling on off").command == CONTROL_ERROR);
 	struct control_request r = parse("status now");
 	CHECK(r.command == CONTROL_ERROR);
 	CHECK_STREQ(r.code, CONTROL_E_USAGE);

@@ -599,6 +599,28 @@ TEST(vmmcall_at_cpl0_is_a_hypercall)
 	CHECK_EQ_U64(c.regs.rax, 1);
 }
 
+/* MARK pairs the guest's moment with the real TSC on the hypervisor's port only: the guest
+ * gets OK and nothing else. */
+TEST(mark_hypercall_logs_real_and_virtual_tsc)
+{
+	struct cpu c;
+	struct fake_guest g;
+	reset(&c, &g);
+	c.index = 1;
+	fake_cpu.tsc = 123456;
+	rec.guest_tsc = 7408320;
+	set_code(&g, "\x0F\x01\xD9", 3);
+	c.regs.rax = HYPERCALL_MAGIC | HYPERCALL_MARK;
+	c.regs.rbx = 42;
+	c.regs.rcx = c.regs.rdx = 0x5555;
+	exit_hypercall(&c, INSN_VMMCALL);
+	check_no_event(&g);
+	CHECK_EQ_U64(c.regs.rax, HYPERCALL_OK);
+	CHECK_EQ_U64(c.regs.rbx, 42);
+	CHECK_EQ_U64(c.regs.rcx, 0x5555);
+	CHECK(strcmp(rec.log, "mark 42 cpu 1 real 123456 virtual 7408320") == 0);
+}
+
 /* The instruction the vendor names is the one expected at RIP: VMCALL bytes under an SVM
  * VMMCALL exit are not the intercepted instruction and are re-executed. */
 TEST(hypercall_checks_the_vendors_instruction)
@@ -765,7 +787,7 @@ TEST(exit_statistics_time_handling_but_not_idle)
 }
 
 RUN_TESTS(UNIT_CASE(cpuid_passes_through_with_the_policy_applied),
-	  UNIT_CASE(rdtsc_after_scaling_never_goes_below_the_floor),
+	  UNIT_CASE(rdtsc_after_scaling_never_goes_below_the_floor), UNIT_CASE(mark_hypercall_logs_real_and_virtual_tsc),
 	  UNIT_CASE(cpuid_tsc_frequency_leaves_follow_the_measured_rate),
 	  UNIT_CASE(cpuid_hides_svm_and_answers_the_hypervisor_leaves),
 	  UNIT_CASE(cpuid_with_lock_prefix_raises_ud),

@@ -11,6 +11,7 @@
 #define TSXH_FN_STATUS 1
 #define TSXH_FN_SET_SPEED 2
 #define TSXH_FN_ARM 3
+#define TSXH_FN_MARK 4
 #define TSXH_IO_PORT 0xE4
 #define TSXH_IO_PORT_COUNT 4
 /* Agent-side errors (not returned by the hypervisor): ioperm was refused (not root), or the

@@ -24,6 +24,9 @@ export interface ClockSample {
   monoNs: bigint;
   realNs: bigint;
   tsc: bigint;
+  /** Under tsx-hv: the tag of the MARK hypercall made right after the readings; the hypervisor
+   * logs `mark TAG cpu N real R virtual V` on its port (the machine's real TSC at that moment). */
+  mark?: bigint;
 }
 
 export interface ExecResult {
@@ -99,6 +102,7 @@ export function parseClock(payload: string): ClockSample {
     monoNs: integer(required(f, 'mono', payload), 'mono'),
     realNs: integer(required(f, 'real', payload), 'real'),
     tsc: integer(required(f, 'tsc', payload), 'tsc'),
+    ...(f.has('mark') ? { mark: integer(f.get('mark') as string, 'mark') } : {}),
   };
 }
 

@@ -179,8 +179,13 @@ static void execute(struct cpu *c, const struct control_request *r)
 		guest_time_arm("control port", FROM_HOST);
 		hv_reply("ok armed");
 		break;
+	case CONTROL_TSC_SCALING:
+		guest_time_set_tsc_scaling(r->p != 0);
+		hv_reply("ok tsc-scaling %s", r->p ? "on" : "off");
+		break;
 	case CONTROL_HELP:
-		hv_reply("ok commands: speed N | speed P/Q (1/1000..10000) | status | arm | help");
+		hv_reply("ok commands: speed N | speed P/Q (1/1000..10000) | status | arm | "
+			 "tsc-scaling on|off | help");
 		break;
 	case CONTROL_ERROR:
 		hv_reply("err %s %s", r->code, r->message);

@@ -149,6 +149,15 @@ void control_parse_line(const char *line, size_t length, struct control_request 
 			parse_speed(arg, arg_n, out);
 		return;
 	}
+	if (is(cmd, cmd_n, "tsc-scaling")) {
+		if (extra_n || !(is(arg, arg_n, "on") || is(arg, arg_n, "off")))
+			error(out, CONTROL_E_USAGE, "usage: tsc-scaling on|off");
+		else {
+			out->command = CONTROL_TSC_SCALING;
+			out->p = is(arg, arg_n, "on");
+		}
+		return;
+	}
 	if (is(cmd, cmd_n, "status"))
 		out->command = CONTROL_STATUS;
 	else if (is(cmd, cmd_n, "arm"))

@@ -7,6 +7,8 @@
 #include "hypercall.h"
 #include "guest_time.h"
 #include "io_hooks.h"
+#include "log.h"
+#include "x86.h"
 
 bool hypercall_handle(struct hypercall_regs *r)
 {
@@ -30,6 +32,13 @@ bool hypercall_handle(struct hypercall_regs *r)
 		r->rax = guest_time_set_speed(r->rbx, r->rcx, "hypercall", FROM_GUEST) ? (uint64_t)HYPERCALL_EINVAL
 									   : HYPERCALL_OK;
 		return true;
+	case HYPERCALL_MARK: {
+		uint64_t real = rdtsc();
+		hv_log_guest("mark %lu cpu %u real %lu virtual %lu", r->rbx, r->cpu, real,
+			     guest_time_read(r->cpu, real));
+		r->rax = HYPERCALL_OK;
+		return true;
+	}
 	case HYPERCALL_ARM:
 		r->rax = guest_time_arm("hypercall", FROM_GUEST) ? (uint64_t)HYPERCALL_EINVAL : HYPERCALL_OK;
 		return true;
@@ -47,7 +56,7 @@ static void port_out(struct cpu *c, uint16_t port, unsigned size, uint32_t value
 	(void)value;
 	if (port != HYPERCALL_IO_PORT || size != 4 || string)
 		return;
-	struct hypercall_regs r = { c->regs.rax, c->regs.rbx, c->regs.rcx, c->regs.rdx };
+	struct hypercall_regs r = { c->index, c->regs.rax, c->regs.rbx, c->regs.rcx, c->regs.rdx };
 	if (!hypercall_handle(&r))
 		return;
 	c->stats.count[EXIT_KIND_HYPERCALL]++;

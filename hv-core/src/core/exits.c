@@ -132,7 +132,7 @@ void exit_hypercall(struct cpu *c, enum insn_op instruction)
 	struct insn in;
 	if (!insn_exit_decode(c, instruction, INSN_OTHER, &in))
 		return;
-	struct hypercall_regs r = { c->regs.rax, c->regs.rbx, c->regs.rcx, c->regs.rdx };
+	struct hypercall_regs r = { c->index, c->regs.rax, c->regs.rbx, c->regs.rcx, c->regs.rdx };
 	if (!hypercall_handle(&r)) {
 		vcpu_inject_exception(c, X86_VECTOR_UD, false, 0);
 		insn_exit_done(c);

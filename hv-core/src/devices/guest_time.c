@@ -76,6 +76,16 @@ int guest_time_set_speed(uint64_t p, uint64_t q, const char *who, enum time_requ
 	return err;
 }
 
+/* Switching between scaling and trapping is a change of how CPUs read the timeline: every
+ * CPU reading it without exits leaves the guest first (tsc_scaling.h). */
+void guest_time_set_tsc_scaling(bool allowed)
+{
+	tsc_scaling_begin();
+	tsc_scaling_configure(allowed);
+	tsc_scaling_end();
+	hv_log("tsc-scaling %s (control port)", allowed ? "on" : "off");
+}
+
 int guest_time_arm(const char *who, enum time_requester from)
 {
 	if (vtime_armed(&clock))

@@ -41,6 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (!req.p || !req.q || req.p > (uint64_t)VTIME_SPEED_MAX * req.q ||
 				    req.p * VTIME_SPEED_MIN_DEN < req.q)
 					abort();
+			} else if (req.command == CONTROL_TSC_SCALING) {
+				if (req.p > 1)
+					abort();
 			} else if (req.command != CONTROL_STATUS && req.command != CONTROL_ARM &&
 				   req.command != CONTROL_HELP) {
 				abort();

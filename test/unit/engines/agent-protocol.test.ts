@@ -30,6 +30,8 @@ t.test('the ready line carries a JSON document, possibly after other output', as
 
 t.test('clock replies parse into bigints', async (t) => {
   t.same(parseClock('mono=18446744073709551615 real=2 tsc=3'), { monoNs: 18446744073709551615n, realNs: 2n, tsc: 3n });
+  t.same(parseClock('mono=1 real=2 tsc=3 mark=17'), { monoNs: 1n, realNs: 2n, tsc: 3n, mark: 17n });
+  t.throws(() => parseClock('mono=1 real=2 tsc=3 mark=x'), /mark=x is not an unsigned integer/);
   t.throws(() => parseClock('mono=1 real=2'), TsxHvError);
   t.throws(() => parseClock('mono=-1 real=2 tsc=3'), /not an unsigned integer/);
 });
