@@ -132,11 +132,14 @@ export interface HvCpuStatus {
   apic_per_s: number;
   /** Real microseconds from the newest speed change to this CPU's first clock read under it. */
   switch_seen_us: number;
+  /** How this CPU read the TSC at its latest entry: raw, scaled (hardware TSC scaling, no exits) or trapped. */
+  tsc?: 'raw' | 'scaled' | 'trapped' | 'host';
+  tsc_path_changes?: number;
 }
 
 /** `status` on the control port, parsed. */
 export async function hvStatus(m: EngineMachine): Promise<HvStatusReply> {
-  const reply = await m.control('status', 10_000);
+  const reply = await m.control('status', m.engine === 'bochs' ? 60_000 : 10_000);
   if (!reply.startsWith('ok {')) throw new Error(`status reply is not "ok {json}": ${reply}`);
   return JSON.parse(reply.slice(3)) as HvStatusReply;
 }
