@@ -6,7 +6,7 @@
  */
 import { TsxHvError } from '../errors.js';
 import { execRequest, parseClock, parseExec, type ExecResult } from '../engines/agent-protocol.js';
-import { measureSpeed, worstBackwards, type PairedSample, type SpeedMeasurement } from './measure.js';
+import { machineTimeFromMarks, measureSpeed, worstBackwards, type PairedSample, type SpeedMeasurement } from './measure.js';
 import { formatSpeed, parseSpeed, sameSpeed, speedArgument, speedValue, type Speed } from '../control/speed.js';
 import type { HotkeyName, SleepExpectation, Via } from './schema.js';
 
@@ -22,6 +22,9 @@ export interface EngineLike {
   sendKeys(keys: readonly string[]): Promise<unknown>;
   /** Lines the hypervisor has logged so far on its port. */
   readonly hvLog: readonly string[];
+  /** Which engine runs the machine: where it is not QEMU (whose machine time is host time), speed
+   * samples are paired with the machine's own time (the agent's `clock mark`). */
+  readonly engine?: string;
   powerOff(): Promise<unknown>;
   kill(): Promise<unknown>;
 }
@@ -163,6 +166,14 @@ export class Machine<E extends EngineLike = EngineLike> {
     return parseHvStatus(await this.engine.agent('status', REQUEST_TIMEOUT_MS));
   }
 
+  /** The real TSC rate the hypervisor measured (control port `status`, `tsc_hz`). */
+  async tscHz(): Promise<number> {
+    const reply = await this.controlOk('status');
+    const hz = (JSON.parse(reply.replace(/^ok /, '')) as { tsc_hz?: unknown }).tsc_hz;
+    if (typeof hz !== 'number' || !(hz > 0)) throw new GuestError(`the hypervisor's status has no tsc_hz: ${reply.slice(0, 120)}`);
+    return hz;
+  }
+
   /** Let speed changes take effect (until armed the hypervisor holds the guest at 1x). */
   async arm(via: 'control' | 'hypercall' = 'control'): Promise<string> {
     if (via === 'hypercall') return this.engine.agent('arm', REQUEST_TIMEOUT_MS);
@@ -222,7 +233,10 @@ export class Machine<E extends EngineLike = EngineLike> {
 
   /** Measure the guest's clock speed over `durationMs` of host time (default 5 s) against `expect` (default: the requested speed). */
   async measure(opts: { durationMs?: number; expect?: Speed; tolerancePct?: number; minR2?: number; onSample?: (s: PairedSample, i: number) => void } = {}): Promise<SpeedMeasurement> {
-    const m = await measureSpeed(() => this.engine.agent('clock', REQUEST_TIMEOUT_MS), {
+    // Bochs's machine time is not the host's: pair each sample with the machine's real TSC.
+    const marks = this.engine.engine !== undefined && this.engine.engine !== 'qemu';
+    const m = await measureSpeed(() => this.engine.agent(marks ? 'clock mark' : 'clock', REQUEST_TIMEOUT_MS), {
+      ...(marks ? { machineTime: machineTimeFromMarks(this.engine.hvLog, () => this.tscHz()) } : {}),
       durationMs: opts.durationMs ?? 5000,
       expect: opts.expect ?? this.requested,
       tolerancePct: opts.tolerancePct,

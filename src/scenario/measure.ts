@@ -15,7 +15,8 @@ import { speedValue, type Speed } from '../control/speed.js';
 
 /** A guest clock reading (the engine's parse of `mono=<ns> real=<ns> tsc=<u64>`) paired with host time. */
 export interface PairedSample extends ClockSample {
-  /** Host ns (process.hrtime.bigint()) at the midpoint of the round trip. */
+  /** Host ns (process.hrtime.bigint()) at the midpoint of the round trip, or the machine's own
+   * time in ns where the engine's clock is not the host's (SampleOptions.machineTime). */
   hostNs: bigint;
   /** Host ns the round trip took. */
   rttNs: bigint;
@@ -118,6 +119,39 @@ export interface SampleOptions {
   /** Called with each sample as it arrives (live progress). */
   onSample?: (sample: PairedSample, index: number) => void;
   signal?: AbortSignal;
+  /**
+   * Where the host's clock is not the machine's (Bochs runs its machine slower or faster than
+   * real time), the reference time of a sample: the machine's own time in ns at the moment the
+   * guest read its clock (the MARK the agent's `clock mark` makes; see machineTimeFromMarks).
+   * Without it the reference is the host's clock at the round trip's midpoint.
+   */
+  machineTime?: (sample: ClockSample) => Promise<bigint>;
+}
+
+/**
+ * The reference time of the agent's `clock mark` samples: the hypervisor logs `mark TAG cpu N
+ * real R virtual V` for each (docs/hypercall.md); R / tscHz is the machine's time. `hvLog` is the
+ * machine's hypervisor log as it grows; waits up to `timeoutMs` for the line.
+ */
+export function machineTimeFromMarks(hvLog: readonly string[], tscHz: () => Promise<number>, timeoutMs = 30_000): (s: ClockSample) => Promise<bigint> {
+  let hz: bigint | undefined;
+  let searchedTo = 0;
+  const reals = new Map<bigint, bigint>();
+  return async (s) => {
+    if (s.mark === undefined) throw new MeasurementError('the agent made no MARK hypercall (an agent older than `clock mark`, or not under tsx-hv)');
+    hz ??= BigInt(Math.round(await tscHz()));
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (; searchedTo < hvLog.length; searchedTo++) {
+        const m = /^# tsx-hv: mark (\d+) cpu \d+ real (\d+) virtual \d+$/.exec(hvLog[searchedTo]!);
+        if (m) reals.set(BigInt(m[1]!), BigInt(m[2]!));
+      }
+      const real = reals.get(s.mark);
+      if (real !== undefined) return (real * 1_000_000_000n) / hz;
+      if (Date.now() > deadline) throw new MeasurementError(`the hypervisor logged no line for mark ${s.mark} within ${timeoutMs} ms (rate-limited?)`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
 }
 
 /**
@@ -132,7 +166,9 @@ export async function sampleClock(readClock: () => Promise<string>, opts: Sample
     const sent = process.hrtime.bigint();
     const payload = await readClock();
     const received = process.hrtime.bigint();
-    const sample = { ...parseClock(payload), hostNs: (sent + received) / 2n, rttNs: received - sent };
+    const clock = parseClock(payload);
+    const hostNs = opts.machineTime ? await opts.machineTime(clock) : (sent + received) / 2n;
+    const sample = { ...clock, hostNs, rttNs: received - sent };
     samples.push(sample);
     opts.onSample?.(sample, samples.length - 1);
     if (received >= end) return samples;

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { fitSpeed, judgeSpeed, measureSpeed, sampleClock, worstBackwards, MeasurementError, type PairedSample } from '../../../src/scenario/measure.js';
+import { fitSpeed, judgeSpeed, machineTimeFromMarks, measureSpeed, sampleClock, worstBackwards, MeasurementError, type PairedSample } from '../../../src/scenario/measure.js';
 
 /** Synthetic samples on guest = offset + speed * host, with optional deterministic jitter (ns). */
 function line(speed: number, n: number, opts: { jitterNs?: number; stepMs?: number } = {}): PairedSample[] {
@@ -86,6 +86,33 @@ t.test('sampling pairs each reading with the midpoint of its round trip and keep
   const ctl = new AbortController();
   ctl.abort(new Error('stop'));
   await t.rejects(sampleClock(async () => 'mono=1 real=1 tsc=1', { durationMs: 10, signal: ctl.signal }), /stop/);
+});
+
+t.test("with the machine's time from MARK lines, the slope is the guest clock against the machine's real TSC", async (t) => {
+  // A machine whose TSC runs at 50 MHz; the guest runs at 60x; the hypervisor logs each mark
+  // a little after the agent's reply, as over a serial line.
+  const hvLog: string[] = ['# tsx-hv: guest starting'];
+  let real = 1_000_000_000n;
+  let tag = 0n;
+  let hzAsked = 0;
+  const machineTime = machineTimeFromMarks(hvLog, async () => (hzAsked++, 50_000_000), 2000);
+  const samples = await sampleClock(
+    async () => {
+      real += 5_000_000n; // 0.1 s of machine time between readings
+      tag++;
+      const mono = (real * 1_000_000_000n * 60n) / 50_000_000n;
+      const line = `# tsx-hv: mark ${tag} cpu 0 real ${real} virtual 0`;
+      setTimeout(() => hvLog.push(line), 5);
+      return `mono=${mono} real=0 tsc=0 mark=${tag}`;
+    },
+    { durationMs: 400, machineTime },
+  );
+  t.ok(samples.length >= 3);
+  t.equal(hzAsked, 1, 'the rate is asked once');
+  t.equal(samples[1]!.hostNs - samples[0]!.hostNs, 100_000_000n, "reference = the machine's time");
+  t.equal(Math.round(fitSpeed(samples).speed * 1000) / 1000, 60);
+  await t.rejects(machineTime({ monoNs: 1n, realNs: 1n, tsc: 1n }), MeasurementError, 'a reading without mark');
+  await t.rejects(machineTimeFromMarks([], async () => 1, 30)({ monoNs: 1n, realNs: 1n, tsc: 1n, mark: 9n }), /no line for mark 9/);
 });
 
 t.test('measureSpeed samples, fits and judges in one call', async (t) => {
