@@ -5,7 +5,7 @@
  * `EngineLike`: the console, the hypervisor port, the agent channel, QMP keys and power.
  */
 import { TsxHvError } from '../errors.js';
-import { execRequest, parseClock, parseExec, type ExecResult } from '../engines/agent-protocol.js';
+import { execRequest, parseClock, parseExec, type ClockSample, type ExecResult } from '../engines/agent-protocol.js';
 import { machineTimeFromMarks, measureSpeed, worstBackwards, type PairedSample, type SpeedMeasurement } from './measure.js';
 import { formatSpeed, parseSpeed, sameSpeed, speedArgument, speedValue, type Speed } from '../control/speed.js';
 import type { HotkeyName, SleepExpectation, Via } from './schema.js';
@@ -116,6 +116,7 @@ const PRESS_SETTLE_MS = 3000;
 export class Machine<E extends EngineLike = EngineLike> {
   /** The speed last asked for (1x at boot). */
   requested: Speed = { p: 1, q: 1 };
+  private machineClock: ((s: ClockSample) => Promise<bigint>) | undefined;
   private lastMono: bigint | undefined;
   private worstBack = 0n;
   private reads = 0;
@@ -234,9 +235,9 @@ export class Machine<E extends EngineLike = EngineLike> {
   /** Measure the guest's clock speed over `durationMs` of host time (default 5 s) against `expect` (default: the requested speed). */
   async measure(opts: { durationMs?: number; expect?: Speed; tolerancePct?: number; minR2?: number; onSample?: (s: PairedSample, i: number) => void } = {}): Promise<SpeedMeasurement> {
     // Bochs's machine time is not the host's: pair each sample with the machine's real TSC.
-    const marks = this.engine.engine !== undefined && this.engine.engine !== 'qemu';
+    const marks = this.usesMachineTime();
     const m = await measureSpeed(() => this.engine.agent(marks ? 'clock mark' : 'clock', REQUEST_TIMEOUT_MS), {
-      ...(marks ? { machineTime: machineTimeFromMarks(this.engine.hvLog, () => this.tscHz()) } : {}),
+      ...(marks ? { machineTime: this.machineTime() } : {}),
       durationMs: opts.durationMs ?? 5000,
       expect: opts.expect ?? this.requested,
       tolerancePct: opts.tolerancePct,
@@ -262,14 +263,14 @@ export class Machine<E extends EngineLike = EngineLike> {
     // three `sleep 0` runs (the minimum is the least disturbed by host load).
     let overhead = Infinity;
     for (let i = 0; i < 3; i++) {
-      const t0 = process.hrtime.bigint();
+      const t0 = await this.referenceNow();
       await this.exec('sleep 0');
-      overhead = Math.min(overhead, Number(process.hrtime.bigint() - t0) / 1e9);
+      overhead = Math.min(overhead, Number((await this.referenceNow()) - t0) / 1e9);
     }
     const before = await this.clock();
-    const t1 = process.hrtime.bigint();
+    const t1 = await this.referenceNow();
     const r = await this.exec(`sleep ${seconds}`, { timeoutMs: opts.timeoutMs ?? seconds * 20_000 + 60_000 });
-    const t2 = process.hrtime.bigint();
+    const t2 = await this.referenceNow();
     const after = await this.clock();
     if (r.exitCode !== 0) throw new GuestError(`sleep ${seconds} exited with ${r.exitCode}: ${r.output.trim()}`);
     const n = speedValue(this.requested);
@@ -293,6 +294,22 @@ export class Machine<E extends EngineLike = EngineLike> {
 
   async kill(): Promise<void> {
     await this.engine.kill();
+  }
+
+  /** Engines other than QEMU keep their own time (Bochs): durations are measured in it. */
+  private usesMachineTime(): boolean {
+    return this.engine.engine !== undefined && this.engine.engine !== 'qemu';
+  }
+
+  private machineTime(): (s: ClockSample) => Promise<bigint> {
+    this.machineClock ??= machineTimeFromMarks(this.engine.hvLog, () => this.tscHz());
+    return this.machineClock;
+  }
+
+  /** Now, in the time durations are measured in: the host's, or the machine's own (a marked agent clock reading). */
+  private async referenceNow(): Promise<bigint> {
+    if (!this.usesMachineTime()) return process.hrtime.bigint();
+    return this.machineTime()(parseClock(await this.engine.agent('clock mark', REQUEST_TIMEOUT_MS)));
   }
 
   private async controlOk(line: string): Promise<string> {

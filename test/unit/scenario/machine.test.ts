@@ -40,6 +40,25 @@ t.test('sleep checks: report is informational and names the limitation only when
   t.equal(judgeSleep(check({ hostSeconds: 0.41 }), 'scaled', 15).status, 'pass');
 });
 
+t.test("on an engine with its own time (Bochs) speeds and sleeps are timed by the machine's MARK lines", async (t) => {
+  const e = new ChildEngine(0, 'bochs');
+  t.teardown(() => e.kill());
+  await e.waitFor('tsx-hv-agent: ready', 30_000);
+  const m = new Machine(e, { bootMs: 1 });
+  await m.arm();
+  await m.speed(10);
+  t.equal(await m.tscHz(), 1e9);
+  const meas = await m.measure({ durationMs: 300, tolerancePct: 5, minR2: 0.5 });
+  t.ok(meas.passed, meas.problems.join());
+  t.ok(e.hvLog.filter((l) => / mark \d+ cpu 0 real /.test(l)).length >= meas.samples, 'every sample was a marked clock reading');
+  const sl = await m.sleepCheck(0.3);
+  t.equal(sl.behaved, 'unchanged', 'a real sleep takes real (machine) time');
+  t.ok(sl.hostSeconds > 0.2 && sl.hostSeconds < 2, `timed in machine time: ${sl.hostSeconds}`);
+  const silent = new Machine({ hvLog: [], engine: 'bochs', waitFor: (p, ms) => e.waitFor(p, ms), agent: (c, ms) => e.agent(c, ms), sendKeys: (k) => e.sendKeys(k), powerOff: () => e.powerOff(), kill: () => e.kill(), control: async () => 'ok {"speed":"1/1"}' });
+  await t.rejects(silent.tscHz(), /no tsc_hz/);
+  await m.powerOff();
+});
+
 t.test('a Machine drives a real child-process guest', async (t) => {
   const { m, e } = await machine(t);
   t.same(m.info, { bootMs: 1 });
