@@ -1,14 +1,11 @@
 /**
- * The bochsrc of a tsx-hv machine under Bochs 2.7 (docs/engines.md): a pure function of the
- * options, so what Bochs is told is unit-tested line by line.
+ * The bochsrc of a tsx-hv machine under Bochs 2.7 (docs/engines.md), and the messages of Bochs
+ * that tsx-hv reads back: pure functions, so what Bochs is told and how its answers are read are
+ * unit-tested line by line.
  */
 import { UsageError } from '../errors.js';
-import type { CpuVendor } from './machine.js';
+import type { CpuVendor, MachineExit } from './machine.js';
 import { checkMemory } from './qemu-args.js';
-
-/** Firmware images of Debian's bochsbios and vgabios packages (the doctor catalog lists them). */
-export const BOCHS_BIOS = '/usr/share/bochs/BIOS-bochs-latest';
-export const BOCHS_VGA_BIOS = '/usr/share/bochs/VGABIOS-lgpl-latest';
 
 /**
  * CPU models per vendor (PLATFORM-FACTS.md, "Bochs 2.7"): corei7_skylake_x has VMX with EPT,
@@ -42,6 +39,9 @@ export interface BochsConfig {
   hvPort: number;
   /** Bochs' log file. */
   log: string;
+  /** The system BIOS and VGA BIOS images (the doctor catalog's bochsbios and vgabios). */
+  bios: string;
+  vgaBios: string;
   /** Where Bochs keeps a raw disk's writes (the image itself is never changed); unused for an ISO. */
   journal: string;
   /** Extra bochsrc lines (experiments), appended last. */
@@ -88,8 +88,8 @@ export function renderBochsrc(config: BochsConfig): string {
   const lines = [
     '# tsx-hv machine for Bochs 2.7 (src/engines/bochs-config.ts, docs/engines.md)',
     `megs: ${memoryMegabytes(config.memory)}`,
-    `romimage: file=${BOCHS_BIOS}`,
-    `vgaromimage: file=${BOCHS_VGA_BIOS}`,
+    `romimage: file=${checkPath('BIOS', config.bios)}`,
+    `vgaromimage: file=${checkPath('VGA BIOS', config.vgaBios)}`,
     // A triple fault (of the hypervisor itself) ends the run through the fatal panic instead of
     // resetting into the firmware: QEMU's -no-reboot.
     `cpu: model=${model}, count=${config.cpus}, ips=${checkIps(config.ips)}, reset_on_triple_fault=0`,
@@ -124,3 +124,30 @@ export function renderBochsrc(config: BochsConfig): string {
  * where end of file quits Bochs.
  */
 export const BOCHS_DEBUGGER_COMMANDS = 'c\n';
+
+/** What Bochs 2.7 says when it cannot listen on a serial port's TCP address, e.g. one still in TIME_WAIT. */
+const BIND_FAILED = /bind\(\) or listen\(\) failed/;
+/** Bochs' RFB server takes the first free port from 5900 and logs it. */
+const RFB_LISTENING = /RFB\s*\]\s*listening for connections on port (\d+)/;
+
+/** True when Bochs' output says it could not listen on a serial port's TCP address. */
+export function bindFailed(output: string): boolean {
+  return BIND_FAILED.test(output);
+}
+
+/**
+ * Bochs ends an ACPI soft power-off as a fatal panic: exit status 1, with ">>PANIC<< ACPI
+ * control: soft power off" in its log. That is the machine powering off cleanly (status 0, as
+ * QEMU reports it); any other panic keeps status 1.
+ */
+export function interpretBochsExit(exit: MachineExit, log: string): MachineExit {
+  if (exit.code !== 1) return exit;
+  const panics = log.split('\n').filter((l) => l.includes('>>PANIC<<'));
+  return panics.length > 0 && panics.every((l) => l.includes('ACPI control: soft power off')) ? { code: 0, signal: null } : exit;
+}
+
+/** The RFB port Bochs logged, or undefined while it has not. */
+export function rfbPortFromLog(log: string): number | undefined {
+  const m = RFB_LISTENING.exec(log);
+  return m ? Number(m[1]) : undefined;
+}

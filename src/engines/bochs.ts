@@ -11,15 +11,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
-import { MissingToolError, ToolFailedError, TsxHvError, UsageError } from '../errors.js';
-import { locateTool } from '../doctor/locate.js';
-import { BOCHS_BIOS, BOCHS_DEBUGGER_COMMANDS, BOCHS_VGA_BIOS, DEFAULT_IPS, renderBochsrc } from './bochs-config.js';
+import { ToolFailedError, TsxHvError, UsageError } from '../errors.js';
+import { locateData, locateTool } from '../doctor/locate.js';
+import { BOCHS_DEBUGGER_COMMANDS, DEFAULT_IPS, bindFailed, interpretBochsExit, renderBochsrc, rfbPortFromLog } from './bochs-config.js';
 import { chooseBaselineEntry } from './grub-menu.js';
 import { ENGINE_TIMING, type EngineMachine, type MachineOptions, type MachinePaths } from './machine.js';
+import type { ProgramPath } from '../util/run.js';
 import { track } from './reaper.js';
 import { RfbClient } from './rfb.js';
 import { SerialMachine, connectWhenReady, sleep, type PowerOffStep } from './serial-machine.js';
 
+/** The program, for messages (found through the doctor catalog). */
 const BOCHS = 'bochs';
 const LOCALHOST = '127.0.0.1';
 /** Bochs reads its configuration and sets up its devices in well under a second; a loaded host gets more. */
@@ -30,11 +32,6 @@ const GRUB_MENU_TIMEOUT_MS = 120_000;
 const RFB_PORT_TIMEOUT_MS = 10_000;
 /** Tries with fresh ports when Bochs could not listen on one (another program took it meanwhile). */
 const PORT_ATTEMPTS = 3;
-/** What Bochs 2.7 says when it cannot listen on a serial port's TCP address, e.g. one still in TIME_WAIT. */
-const BIND_FAILED = /bind\(\) or listen\(\) failed/;
-/** Bochs' RFB server takes the first free port from 5900 and logs it. */
-const RFB_LISTENING = /RFB\s*\]\s*listening for connections on port (\d+)/;
-
 /** A TCP port nobody listens on right now: bound to port 0 and released. */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -46,12 +43,6 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((res) => server.close(() => res()));
   if (address === null || typeof address === 'string') throw new TsxHvError('NO_PORT', 'could not find a free TCP port');
   return address.port;
-}
-
-/** The RFB port Bochs logged, or undefined while it has not. */
-export function rfbPortFromLog(log: string): number | undefined {
-  const m = RFB_LISTENING.exec(log);
-  return m ? Number(m[1]) : undefined;
 }
 
 class BochsMachine extends SerialMachine {
@@ -109,12 +100,10 @@ export async function startBochs(opts: MachineOptions & { media: string }): Prom
   const media = resolve(opts.media);
   if (!(await exists(media))) throw new UsageError(`boot media ${opts.media} does not exist`, 'run `tsx-hv build` first, or pass --media FILE');
   if ((opts.firmware ?? 'bios') !== 'bios') throw new UsageError('Bochs boots with its BIOS only', 'drop --uefi, or use --engine qemu for UEFI');
-  const [setpriv, bochs] = [await locateTool('setpriv'), await locateTool(BOCHS)];
-  for (const [tool, path] of [['bochsbios', BOCHS_BIOS], ['vgabios', BOCHS_VGA_BIOS]] as const) {
-    if (!(await exists(path))) throw new MissingToolError(tool, `${path} is missing: install the package ${tool} (\`tsx-hv doctor --install\` does it on Debian/Ubuntu)`);
-  }
+  const [setpriv, bochs] = [await locateTool('setpriv'), await locateTool('bochs')];
+  const [bios, vgaBios] = [await locateData('bochsbios'), await locateData('vgabios')];
   for (let attempt = 1; ; attempt++) {
-    const r = await launch({ setpriv, bochs, media, opts });
+    const r = await launch({ setpriv, bochs, bios, vgaBios, media, opts });
     if (typeof r !== 'string') return r;
     // Keep the last attempt's work directory: its logs say what happened.
     if (attempt === PORT_ATTEMPTS) {
@@ -126,8 +115,10 @@ export async function startBochs(opts: MachineOptions & { media: string }): Prom
 }
 
 interface Launch {
-  setpriv: string;
-  bochs: string;
+  setpriv: ProgramPath;
+  bochs: ProgramPath;
+  bios: string;
+  vgaBios: string;
   media: string;
   opts: MachineOptions;
 }
@@ -177,6 +168,8 @@ async function launch(l: Launch): Promise<EngineMachine | string> {
       consolePort,
       hvPort,
       log: paths.emulatorLog!,
+      bios: l.bios,
+      vgaBios: l.vgaBios,
       journal: join(workdir, 'disk.journal'),
       extraLines: opts.extraArgs,
     });
@@ -189,7 +182,8 @@ async function launch(l: Launch): Promise<EngineMachine | string> {
   const startedAt = performance.now();
   // setpriv --pdeathsig: the kernel kills Bochs if this process dies without cleaning up.
   // (/usr/bin/bochs is a script that execs bochs-bin: the setting survives the exec.)
-  const child = execa(l.setpriv, ['--pdeathsig', 'KILL', '--', l.bochs, '-q', '-f', rc, '-rc', commands], {
+  const { setpriv, bochs } = l;
+  const child = execa(setpriv, ['--pdeathsig', 'KILL', '--', bochs, '-q', '-f', rc, '-rc', commands], {
     cwd: workdir,
     stdin: 'ignore',
     stdout: 'pipe',
@@ -212,6 +206,7 @@ async function launch(l: Launch): Promise<EngineMachine | string> {
     onHvLog: opts.onHvLog,
     cleanup: opts.cleanup ?? false,
     writeLogs: true,
+    interpretExit: async (exit) => interpretBochsExit(exit, await readFile(paths.emulatorLog!, 'utf8').catch(() => '')),
   });
   let exitedEarly = false;
   void machine.exited.then(() => (exitedEarly = true));
@@ -231,7 +226,7 @@ async function launch(l: Launch): Promise<EngineMachine | string> {
     await Promise.race([output.closed, sleep(2000)]);
     if (spawnError) throw new ToolFailedError('setpriv', undefined, spawnError.message);
     const said = `${await readFile(paths.engineLog, 'utf8').catch(() => '')}\n${await readFile(paths.emulatorLog!, 'utf8').catch(() => '')}`;
-    if (BIND_FAILED.test(said)) return workdir;
+    if (bindFailed(said)) return workdir;
     if (diedByItself && said.trim()) throw new ToolFailedError(BOCHS, undefined, said, { hint: `its bochsrc and logs are in ${workdir}` });
     throw err;
   }

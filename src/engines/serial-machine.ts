@@ -11,7 +11,6 @@ import { rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
-import type { ResultPromise } from 'execa';
 import { TimeoutError, TsxHvError } from '../errors.js';
 import { AgentChannel } from './agent-channel.js';
 import { parseReady, type AgentReady } from './agent-protocol.js';
@@ -53,6 +52,12 @@ export async function connectWhenReady(address: SocketAddress, program: string, 
   }
 }
 
+/** The emulator's process, as execa (a ChildProcess) gives it. */
+export interface EmulatorProcess {
+  once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  kill(signal?: NodeJS.Signals): boolean;
+}
+
 /** One of an engine's own ways to end the machine, tried after the agent's poweroff. */
 export interface PowerOffStep {
   method: PowerOffMethod;
@@ -67,7 +72,7 @@ export interface SerialMachineOptions {
   paths: MachinePaths;
   timing: EngineTiming;
   startedAt: number;
-  child: ResultPromise;
+  child: EmulatorProcess;
   onHvLog?: (line: string) => void;
   /** Delete the whole work directory once the machine is gone. */
   cleanup: boolean;
@@ -75,6 +80,8 @@ export interface SerialMachineOptions {
   transientFiles?: readonly string[];
   /** Write everything the two ports send to paths.consoleLog and paths.hvLog (QEMU does it itself). */
   writeLogs?: boolean;
+  /** Turns the emulator's exit status into the machine's (Bochs ends a clean power-off with status 1). */
+  interpretExit?: (exit: MachineExit) => Promise<MachineExit>;
 }
 
 export abstract class SerialMachine implements EngineMachine {
@@ -85,7 +92,7 @@ export abstract class SerialMachine implements EngineMachine {
   readonly startedAt: number;
   readonly console = new EventEmitter<MachineConsoleEvents>();
   readonly exited: Promise<MachineExit>;
-  protected readonly child: ResultPromise;
+  protected readonly child: EmulatorProcess;
   protected readonly program: string;
   private readonly lines: string[] = [];
   private cursor = 0;
@@ -113,12 +120,17 @@ export abstract class SerialMachine implements EngineMachine {
       opts.child.once('exit', (code, signal) => {
         this.done = true;
         untrack(opts.child);
-        const gone = new TsxHvError('ENGINE_EXITED', `the machine has stopped (${opts.program} exit ${code ?? signal})`);
-        this.agentChannel.close(gone);
-        this.hvPort.close(gone);
-        this.stopped();
-        for (const wake of this.lineWaiters) wake();
-        res({ code, signal });
+        const raw = { code, signal };
+        void (opts.interpretExit?.(raw) ?? Promise.resolve(raw))
+          .catch(() => raw)
+          .then((exit) => {
+            const gone = new TsxHvError('ENGINE_EXITED', `the machine has stopped (${opts.program} exit ${exit.code ?? exit.signal})`);
+            this.agentChannel.close(gone);
+            this.hvPort.close(gone);
+            this.stopped();
+            for (const wake of this.lineWaiters) wake();
+            res(exit);
+          });
       });
     });
     void this.exited.then(() => this.removeWorkFiles());
