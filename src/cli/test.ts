@@ -14,10 +14,11 @@ import { ndjsonFileReporter } from '../scenario/reporters/ndjson.js';
 import { tapReporter } from '../scenario/reporters/tap.js';
 import { parseSpeed } from '../control/speed.js';
 import { MAX_CPUS, type Scenario } from '../scenario/schema.js';
+import { addEngineOptions, engineChoice, type EngineFlags } from './engine-options.js';
 import type { Register } from './main.js';
 import type { Output } from './output.js';
 
-interface TestFlags {
+interface TestFlags extends EngineFlags {
   speed?: string;
   scenario?: string[];
   list?: boolean;
@@ -55,12 +56,15 @@ async function test(out: Output, flags: TestFlags): Promise<void> {
   const files = flags.scenario ?? [];
   if (flags.validate) return validate(out, files.length ? files : await shippedScenarioFiles());
   const jobs = positive('-j', flags.jobs, true);
+  const engine = engineChoice(flags);
   const scenarios: Scenario[] = await loadScenarios(files);
   if (flags.speed !== undefined || files.length === 0) {
     const tolerancePct = flags.tolerance === undefined ? undefined : positive('--tolerance', flags.tolerance);
     const cpus = flags.cpus === undefined ? undefined : positive('--cpus', flags.cpus, true);
     if (cpus !== undefined && cpus > MAX_CPUS) throw new UsageError(`--cpus must be at most ${MAX_CPUS}, not ${cpus}`);
-    scenarios.unshift(builtinScenario(parseSpeed(flags.speed ?? '60'), { tolerancePct, machine: cpus === undefined ? undefined : { cpus } }));
+    scenarios.unshift(builtinScenario(parseSpeed(flags.speed ?? '60'), { tolerancePct, machine: { ...engine, ...(cpus === undefined ? {} : { cpus }) } }));
+  } else if (flags.engine !== undefined || flags.cpu !== undefined || flags.ips !== undefined) {
+    throw new UsageError('--engine, --cpu and --ips choose the built-in scenario\'s machine; scenario files set machine.engine, machine.cpu and machine.ips', 'add --speed N, or set them in the file');
   }
   if (flags.media) for (const s of scenarios) s.machine.media ??= flags.media;
   // Build progress (a first build downloads a kernel and compiles): on the terminal, else with --verbose.
@@ -80,9 +84,9 @@ async function test(out: Output, flags: TestFlags): Promise<void> {
 }
 
 export const registerTest: Register = (program: Command, output: () => Output) => {
-  program
-    .command('test')
-    .description('boot the guest under the hypervisor and measure the speed its clock runs at: the built-in scenario (--speed N) and/or scenario files')
+  addEngineOptions(
+    program.command('test').description('boot the guest under the hypervisor and measure the speed its clock runs at: the built-in scenario (--speed N) and/or scenario files'),
+  )
     .addOption(new Option('--speed <N>', 'run the built-in scenario at N (60, 0.5, 1/10): 1x, N, back to 1x, with a sleep check (default 60 when no --scenario is given)'))
     .addOption(new Option('--scenario <file...>', 'run these scenario files (YAML, see docs/scenarios.md)'))
     .addOption(new Option('--list', 'list the scenarios shipped in scenarios/'))
@@ -103,6 +107,7 @@ Examples:
   $ tsx-hv test --speed 60                    the main check: does the guest's time run 60x?
   $ tsx-hv test --speed 1/10 --json           slow-down, one JSON document on stdout
   $ tsx-hv test --speed 60 --cpus 4           the same on a 4-CPU guest (every CPU under the hypervisor)
+  $ tsx-hv test --speed 60 --engine bochs     the same on an emulated Intel VT-x CPU (Bochs; slow)
   $ tsx-hv test --scenario scenarios/speed-ladder.yaml --junit report.xml
   $ tsx-hv test --validate --scenario my.yaml`,
     )

@@ -13,9 +13,12 @@ export interface RunState {
   startedAt: string;
   /** The control socket `tsx-hv ctl` talks to (relayed to the hypervisor port). */
   control: string;
-  /** The emulator's sockets and work directory. */
+  /** The engine the machine runs in (absent in files of older versions: qemu). */
+  engine?: string;
+  /** The emulator's sockets (Unix paths, or host:port for Bochs) and work directory. */
   hv: string;
-  qmp: string;
+  /** QEMU only. */
+  qmp?: string;
   console: string;
   workdir: string;
   hypervisor: boolean;

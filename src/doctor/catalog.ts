@@ -41,6 +41,7 @@ export interface ToolSpec {
 
 const UTIL_LINUX = { debian: 'util-linux', fedora: 'util-linux', suse: 'util-linux', arch: 'util-linux' } as const;
 const MOUNT = { debian: 'mount', fedora: 'util-linux', suse: 'util-linux', arch: 'util-linux' } as const;
+const BOCHS_OPTIONAL = 'only `--engine bochs` runs Bochs; QEMU is the default engine';
 
 export const TOOLS = [
   {
@@ -61,9 +62,9 @@ export const TOOLS = [
   },
   {
     name: 'bochs',
-    purpose: 'emulates an Intel VT-x machine to test the VMX backend: the bochs-vmx engine',
-    neededBy: ['doctor'],
-    optional: 'doctor only reports whether the bochs-vmx engine could run here; no command boots Bochs yet',
+    purpose: 'emulates an Intel VT-x (or AMD SVM) machine to run the VMX backend: the bochs engine (`--engine bochs`)',
+    neededBy: ['run', 'test'],
+    optional: BOCHS_OPTIONAL,
     packages: { debian: 'bochs', fedora: 'bochs', suse: 'bochs', arch: null },
     programs: ['bochs'],
     versionArgs: ['--help'],
@@ -72,16 +73,16 @@ export const TOOLS = [
   {
     name: 'bochsbios',
     purpose: 'the BIOS image Bochs boots',
-    neededBy: ['doctor'],
-    optional: 'doctor only reports whether the bochs-vmx engine could run here; no command boots Bochs yet',
+    neededBy: ['run', 'test'],
+    optional: BOCHS_OPTIONAL,
     packages: { debian: 'bochsbios', fedora: 'bochs-bios', suse: 'bochs', arch: null },
     paths: ['/usr/share/bochs/BIOS-bochs-latest'],
   },
   {
     name: 'vgabios',
     purpose: 'the VGA BIOS image Bochs boots',
-    neededBy: ['doctor'],
-    optional: 'doctor only reports whether the bochs-vmx engine could run here; no command boots Bochs yet',
+    neededBy: ['run', 'test'],
+    optional: BOCHS_OPTIONAL,
     packages: { debian: 'vgabios', fedora: 'bochs-bios', suse: 'bochs', arch: null },
     paths: ['/usr/share/bochs/VGABIOS-lgpl-latest', '/usr/share/vgabios/vgabios.bin'],
   },
@@ -345,7 +346,7 @@ export const TOOLS = [
   },
   {
     name: 'setpriv',
-    purpose: 'starts QEMU with a parent-death signal, so no emulator outlives a killed tsx-hv',
+    purpose: 'starts QEMU and Bochs with a parent-death signal, so no emulator outlives a killed tsx-hv',
     neededBy: ['run', 'test'],
     packages: UTIL_LINUX,
     programs: ['setpriv'],
@@ -406,6 +407,9 @@ export const TOOLS = [
 
 /** The catalog names of programs (not data packages): what `run()` and `locateTool()` accept. */
 export type ProgramTool = Extract<(typeof TOOLS)[number], { programs: readonly string[] }>['name'];
+
+/** The catalog names of data packages (firmware, modules): what `locateData()` accepts. */
+export type DataTool = Extract<(typeof TOOLS)[number], { paths: readonly string[] }>['name'];
 
 export function toolSpec(name: string): ToolSpec | undefined {
   return (TOOLS as readonly ToolSpec[]).find((t) => t.name === name);

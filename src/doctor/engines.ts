@@ -1,3 +1,5 @@
+import { BOCHS_CPU_MODELS } from '../engines/bochs-config.js';
+import type { EngineName as MachineEngine } from '../engines/machine.js';
 import { run, type ProgramPath } from '../util/run.js';
 import type { CpuReport } from './cpu.js';
 import type { ToolStatus } from './tools.js';
@@ -6,6 +8,8 @@ export type EngineName = 'qemu-tcg-svm' | 'bochs-vmx' | 'hardware';
 
 export interface EngineReport {
   name: EngineName;
+  /** The `--engine` value that runs machines here (null: boot real hardware from the media). */
+  engine: MachineEngine | null;
   usable: boolean;
   /** What it is, or why it cannot be used here. */
   reason: string;
@@ -47,25 +51,37 @@ function missing(tools: readonly ToolStatus[], names: readonly string[]): string
 function qemu(tools: readonly ToolStatus[]): EngineReport {
   const requires = ['qemu-system-x86_64'];
   const absent = missing(tools, requires);
-  if (absent.length) return { name: 'qemu-tcg-svm', usable: false, requires, reason: `needs ${absent.join(', ')}` };
-  return { name: 'qemu-tcg-svm', usable: true, requires, reason: 'QEMU TCG emulates AMD SVM with nested paging; no hardware virtualisation needed (UEFI boot also needs ovmf)' };
+  const engine = 'qemu';
+  if (absent.length) return { name: 'qemu-tcg-svm', engine, usable: false, requires, reason: `needs ${absent.join(', ')}` };
+  return { name: 'qemu-tcg-svm', engine, usable: true, requires, reason: 'QEMU TCG emulates AMD SVM with nested paging; no hardware virtualisation needed (UEFI boot also needs ovmf)' };
 }
 
+/**
+ * Bochs runs the VMX backend when it has the VT-x model tsx-hv boots (BOCHS_CPU_MODELS.intel);
+ * `--cpu amd` also needs its SVM model.
+ */
 function bochs(tools: readonly ToolStatus[], models: readonly string[]): EngineReport {
   const requires = ['bochs', 'bochsbios', 'vgabios'];
   const absent = missing(tools, requires);
-  if (absent.length) return { name: 'bochs-vmx', usable: false, requires, reason: `needs ${absent.join(', ')}` };
+  const engine = 'bochs';
+  if (absent.length) return { name: 'bochs-vmx', engine, usable: false, requires, reason: `needs ${absent.join(', ')}` };
+  const version = tools.find((t) => t.name === 'bochs')?.version;
+  const bochsName = version ? `Bochs ${version}` : 'Bochs';
   const vmxModels = BOCHS_VMX_MODELS.filter((m) => models.includes(m));
-  if (vmxModels.length === 0) return { name: 'bochs-vmx', usable: false, requires, reason: `this Bochs has none of the VT-x CPU models ${BOCHS_VMX_MODELS.join(', ')} (built without VMX?)` };
-  return { name: 'bochs-vmx', usable: true, requires, reason: `Bochs emulates Intel VT-x (CPU models ${vmxModels.join(', ')})` };
+  if (!models.includes(BOCHS_CPU_MODELS.intel)) {
+    const others = vmxModels.length ? ` (it has ${vmxModels.join(', ')}, which tsx-hv does not use)` : ' (built without VMX?)';
+    return { name: 'bochs-vmx', engine, usable: false, requires, reason: `${bochsName} lacks the VT-x CPU model ${BOCHS_CPU_MODELS.intel}${others}` };
+  }
+  const amd = models.includes(BOCHS_CPU_MODELS.amd) ? `and AMD SVM (${BOCHS_CPU_MODELS.amd}, --cpu amd)` : `(no ${BOCHS_CPU_MODELS.amd} model: no --cpu amd)`;
+  return { name: 'bochs-vmx', engine, usable: true, requires, reason: `${bochsName} emulates Intel VT-x (${BOCHS_CPU_MODELS.intel}) ${amd}: --engine bochs` };
 }
 
-function hardware(cpu: Pick<CpuReport, 'vmx' | 'svm' | 'hypervisor'>): EngineReport {
+function hardware(cpu: Pick<CpuReport, 'vmx' | 'svm' | 'hypervisor'>): Omit<EngineReport, 'engine'> & { engine: null } {
   const requires: string[] = [];
   if (!cpu.vmx && !cpu.svm) {
     const where = cpu.hypervisor ? 'this machine is itself a virtual machine whose CPU shows neither vmx nor svm' : 'the CPU shows neither vmx nor svm (disabled in the firmware?)';
-    return { name: 'hardware', usable: false, requires, reason: `${where}; boot tsx-hv media on a bare-metal machine with VT-x or AMD-V instead` };
+    return { name: 'hardware', engine: null, usable: false, requires, reason: `${where}; boot tsx-hv media on a bare-metal machine with VT-x or AMD-V instead` };
   }
-  if (cpu.hypervisor) return { name: 'hardware', usable: false, requires, reason: `the CPU offers ${cpu.vmx ? 'VMX' : 'SVM'} but this machine runs under a hypervisor: tsx-hv boots on bare metal` };
-  return { name: 'hardware', usable: true, requires, reason: `bare metal with ${cpu.vmx ? 'Intel VT-x' : 'AMD-V'}: tsx-hv media can boot this machine` };
+  if (cpu.hypervisor) return { name: 'hardware', engine: null, usable: false, requires, reason: `the CPU offers ${cpu.vmx ? 'VMX' : 'SVM'} but this machine runs under a hypervisor: tsx-hv boots on bare metal` };
+  return { name: 'hardware', engine: null, usable: true, requires, reason: `bare metal with ${cpu.vmx ? 'Intel VT-x' : 'AMD-V'}: tsx-hv media can boot this machine` };
 }

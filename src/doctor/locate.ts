@@ -1,7 +1,8 @@
+import { access } from 'node:fs/promises';
 import { MissingToolError } from '../errors.js';
 import type { ProgramPath } from '../util/run.js';
 import { findExecutable } from '../util/which.js';
-import { toolSpec, type PackageFamily, type ProgramTool } from './catalog.js';
+import { toolSpec, type DataTool, type PackageFamily, type ProgramTool } from './catalog.js';
 
 export interface LocateOptions {
   /** PATH to search (default: the process's PATH); sbin directories are always searched too. */
@@ -40,4 +41,18 @@ export async function locateTool(name: ProgramTool, opts: LocateOptions & { hint
   if (path !== null) return path;
   const pkg = toolSpec(name)!.packages[opts.family ?? 'debian'];
   throw new MissingToolError(name, opts.hint ?? `install ${pkg ? `the package ${pkg}` : name} (\`tsx-hv doctor --install\` does it on Debian/Ubuntu)`);
+}
+
+/**
+ * The first existing file of a catalog data package (firmware images and the like), or a
+ * MissingToolError (exit 77) that names the package to install.
+ */
+export async function locateData(name: DataTool, opts: Pick<LocateOptions, 'family'> = {}): Promise<string> {
+  const spec = toolSpec(name);
+  if (!spec?.paths) throw new TypeError(`"${name}" is not a data package in the doctor catalog (src/doctor/catalog.ts): add it there first`);
+  for (const path of spec.paths) {
+    if (await access(path).then(() => true, () => false)) return path;
+  }
+  const pkg = spec.packages[opts.family ?? 'debian'];
+  throw new MissingToolError(name, `none of ${spec.paths.join(', ')} exists: install ${pkg ? `the package ${pkg}` : name} (\`tsx-hv doctor --install\` does it on Debian/Ubuntu)`);
 }

@@ -28,6 +28,7 @@ export async function startSession(opts: MachineOptions & { statePath?: string }
       {
         pid: process.pid,
         startedAt: new Date().toISOString(),
+        engine: machine.engine,
         control: proxy.path,
         hv: machine.paths.hv,
         qmp: machine.paths.qmp,

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { execRequest, parseExec, type AgentReady } from './agent-protocol.js';
-import type { EngineMachine, MachineOptions, PowerOffMethod } from './machine.js';
+import { ENGINE_TIMING, type EngineMachine, type MachineOptions, type PowerOffMethod } from './machine.js';
 import { startMachine } from './start.js';
 
 export interface HvLogSummary {
@@ -23,7 +23,7 @@ export interface SmokeResult {
   hvLog: HvLogSummary;
   powerOff?: PowerOffMethod;
   /** The emulator's logs: kept (and named here) only when the smoke test failed or keepLogs. */
-  logs?: { console: string; hv: string; engine: string };
+  logs?: { console: string; hv: string; engine: string; emulator?: string };
 }
 
 export function summariseHvLog(lines: readonly string[], tail = 8): HvLogSummary {
@@ -45,12 +45,15 @@ const CLOCKSOURCE = '/sys/devices/system/clocksource/clocksource0/current_clocks
 async function settledClocksource(machine: EngineMachine, withinMs: number): Promise<string> {
   const deadline = Date.now() + withinMs;
   for (;;) {
-    const r = parseExec(await machine.agent(execRequest(`cat ${CLOCKSOURCE}`), 15_000));
+    const r = parseExec(await machine.agent(execRequest(`cat ${CLOCKSOURCE}`), 15_000 * machine.timing.scale));
     const name = r.exitCode === 0 ? r.output.trim() : '';
     if (name !== 'tsc-early' || Date.now() > deadline) return name;
     await new Promise((res) => setTimeout(res, 500));
   }
 }
+
+/** How long smoke waits for the agent under QEMU; slower engines get EngineTiming.scale times this. */
+export const SMOKE_TIMEOUT_MS = 120_000;
 
 /**
  * Boots the media headless, waits for the agent's ready line, asks the guest for its clocksource,
@@ -59,7 +62,7 @@ async function settledClocksource(machine: EngineMachine, withinMs: number): Pro
  */
 export async function smoke(opts: MachineOptions & { timeoutMs?: number; keepLogs?: boolean } = {}): Promise<SmokeResult> {
   const hypervisor = opts.hypervisor ?? true;
-  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const timeoutMs = opts.timeoutMs ?? SMOKE_TIMEOUT_MS * ENGINE_TIMING[opts.engine ?? 'qemu'].scale;
   const machine = await startMachine({ ...opts, hypervisor, cleanup: false });
   const problems: string[] = [];
   const result: SmokeResult = {
@@ -67,7 +70,7 @@ export async function smoke(opts: MachineOptions & { timeoutMs?: number; keepLog
     problems,
     hypervisor,
     hvLog: summariseHvLog([]),
-    logs: { console: machine.paths.consoleLog, hv: machine.paths.hvLog, engine: machine.paths.engineLog },
+    logs: { console: machine.paths.consoleLog, hv: machine.paths.hvLog, engine: machine.paths.engineLog, ...(machine.paths.emulatorLog ? { emulator: machine.paths.emulatorLog } : {}) },
   };
   try {
     const { ready, bootMs } = await machine.waitForReady(timeoutMs);
@@ -80,7 +83,7 @@ export async function smoke(opts: MachineOptions & { timeoutMs?: number; keepLog
   } catch (err) {
     problems.push((err as Error).message);
   } finally {
-    const off = await machine.powerOff(15_000);
+    const off = await machine.powerOff();
     result.powerOff = off.method;
     if (off.method === 'kill') problems.push('the machine did not power off cleanly and was killed');
     result.hvLog = summariseHvLog(machine.hvLog);

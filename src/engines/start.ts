@@ -1,11 +1,30 @@
 import { buildLayout } from '../builder/layout.js';
 import { UsageError } from '../errors.js';
-import { ENGINES, type EngineMachine, type MachineOptions } from './machine.js';
+import { startBochs } from './bochs.js';
+import { checkIps } from './bochs-config.js';
+import { CPU_VENDORS, ENGINES, type EngineMachine, type MachineOptions } from './machine.js';
 import { startQemu } from './qemu.js';
 
-/** Boots media in an engine (only QEMU TCG so far) and returns the running machine. */
-export async function startMachine(opts: MachineOptions = {}): Promise<EngineMachine> {
+/**
+ * Refuses options the chosen engine cannot honour: QEMU TCG emulates AMD SVM only and has no
+ * instruction rate; Bochs has no UEFI firmware.
+ */
+export function checkMachineOptions(opts: MachineOptions): void {
   const engine = opts.engine ?? 'qemu';
   if (!ENGINES.includes(engine)) throw new UsageError(`unknown engine "${String(engine)}"`, `engines: ${ENGINES.join(', ')}`);
-  return startQemu({ ...opts, media: opts.media ?? buildLayout().iso });
+  if (opts.cpuVendor !== undefined && !CPU_VENDORS.includes(opts.cpuVendor)) throw new UsageError(`unknown CPU vendor "${String(opts.cpuVendor)}"`, `vendors: ${CPU_VENDORS.join(', ')}`);
+  if (engine === 'qemu') {
+    if (opts.cpuVendor === 'intel') throw new UsageError('QEMU TCG emulates AMD SVM only: there is no Intel VT-x CPU under --engine qemu', 'use --engine bochs for VT-x');
+    if (opts.ips !== undefined) throw new UsageError('--ips sets the instruction rate of Bochs; QEMU TCG has none', 'drop --ips, or use --engine bochs');
+  } else {
+    if (opts.ips !== undefined) checkIps(opts.ips);
+    if ((opts.firmware ?? 'bios') !== 'bios') throw new UsageError('Bochs boots with its BIOS only', 'drop --uefi, or use --engine qemu for UEFI');
+  }
+}
+
+/** Boots media in an engine (QEMU TCG by default, or Bochs) and returns the running machine. */
+export async function startMachine(opts: MachineOptions = {}): Promise<EngineMachine> {
+  checkMachineOptions(opts);
+  const media = opts.media ?? buildLayout().iso;
+  return (opts.engine ?? 'qemu') === 'bochs' ? startBochs({ ...opts, media }) : startQemu({ ...opts, media });
 }

@@ -7,12 +7,18 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from '../builder/build.js';
 import { buildLayout } from '../builder/layout.js';
-import type { EngineMachine } from '../engines/machine.js';
+import { ENGINE_TIMING, type CpuVendor, type EngineMachine, type EngineName } from '../engines/machine.js';
 import { startMachine } from '../engines/start.js';
 import { Machine } from './machine.js';
 import type { MachineSpec } from './schema.js';
 
 export interface BootOptions {
+  /** Where the machine runs (default qemu). */
+  engine?: EngineName;
+  /** Bochs only: intel (VT-x, default) or amd (SVM). */
+  cpuVendor?: CpuVendor;
+  /** Bochs only: emulated instructions per second. */
+  ips?: number;
   /** Boot media; default: the standard build output, rebuilt first if stale. */
   media?: string;
   memory?: string;
@@ -23,7 +29,7 @@ export interface BootOptions {
   append?: string;
   kernel?: string;
   initrd?: string;
-  /** Host ms from power-on to the agent's ready line (default 300 s). */
+  /** Host ms from power-on to the agent's ready line (default: the engine's, QEMU 300 s). */
   readyTimeoutMs?: number;
   /** Build progress lines. */
   log?: (line: string) => void;
@@ -54,11 +60,11 @@ export async function prepareMedia(opts: Pick<BootOptions, 'media' | 'hypervisor
 export async function boot(opts: BootOptions = {}): Promise<Machine<EngineMachine>> {
   const media = await prepareMedia(opts);
   opts.signal?.throwIfAborted();
-  const engine = await startMachine({ media, memory: opts.memory, cpus: opts.cpus, cleanup: false });
+  const engine = await startMachine({ engine: opts.engine, cpuVendor: opts.cpuVendor, ips: opts.ips, media, memory: opts.memory, cpus: opts.cpus, cleanup: false });
   const onAbort = (): void => void engine.kill();
   opts.signal?.addEventListener('abort', onAbort);
   try {
-    const { ready, bootMs } = await engine.waitForReady(opts.readyTimeoutMs ?? 300_000);
+    const { ready, bootMs } = await engine.waitForReady(opts.readyTimeoutMs ?? ENGINE_TIMING[engine.engine].readyMs);
     return new Machine(engine, { media, bootMs: Math.round(bootMs), hypervisor: ready.hypervisor, clocksource: ready.clocksource });
   } catch (err) {
     await engine.kill();

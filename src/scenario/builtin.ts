@@ -9,7 +9,6 @@
  * 120 s cap makes the sleep too short for that, and the step only reports (`expect: report`).
  */
 import {
-  DEFAULT_BOOT_TIMEOUT_S,
   DEFAULT_MEASURE_S,
   DEFAULT_MIN_R2,
   DEFAULT_SLEEP_TOLERANCE_PCT,
@@ -18,6 +17,7 @@ import {
   type Scenario,
   type SleepExpectation,
   type Step,
+  defaultBootTimeoutS,
 } from './schema.js';
 import { formatSpeed, parseSpeed, speedArgument, speedValue, type Speed } from '../control/speed.js';
 
@@ -59,7 +59,7 @@ export function builtinScenario(requested: number | string | Speed, opts: Builti
     name: `speed-${speedArgument(speed).replace('/', '-')}`,
     description: `built-in: 1x, ${formatSpeed(speed)}, back to 1x, with a sleep check at ${formatSpeed(speed)}`,
     source: `builtin:--speed ${speedArgument(speed)}`,
-    machine: { engine: 'qemu', cpus: 1, memory: '512M', bootTimeoutS: DEFAULT_BOOT_TIMEOUT_S, ...opts.machine },
+    machine: { engine: 'qemu', cpus: 1, memory: '512M', bootTimeoutS: defaultBootTimeoutS(opts.machine?.engine ?? 'qemu'), ...opts.machine },
     steps: [
       { kind: 'arm', name: 'arm (control)', line: 0, via: 'control' },
       measure(one),

@@ -9,13 +9,13 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, isMap, isScalar, parseDocument, type Document, type Node } from 'yaml';
 import { UsageError } from '../errors.js';
 import {
-  DEFAULT_BOOT_TIMEOUT_S,
   DEFAULT_HOTKEY_GAP_S,
   DEFAULT_MEASURE_S,
   DEFAULT_MIN_R2,
   DEFAULT_SLEEP_TOLERANCE_PCT,
   DEFAULT_TOLERANCE_PCT,
   STEP_KINDS,
+  defaultBootTimeoutS,
   scenarioSchema,
   stepSchemas,
   type MachineSpec,
@@ -24,6 +24,7 @@ import {
   type StepKind,
 } from './schema.js';
 import { formatSpeed, parseSpeed, speedValue, type Speed } from '../control/speed.js';
+import type { CpuVendor, EngineName } from '../engines/machine.js';
 
 export interface ScenarioProblem {
   file: string;
@@ -79,6 +80,7 @@ export function parseScenario(text: string, file: string): Scenario {
 
   const value: unknown = doc.toJS();
   if (!validateTop(value)) for (const e of validateTop.errors!) reportAjvError(doc, e, [], at);
+  else machineChecks(doc, (value as RawScenario).machine ?? {}, at);
   const top = value as RawScenario;
   const steps = typeof top === 'object' && top !== null && Array.isArray(top.steps) ? top.steps : [];
   steps.forEach((raw, i) => {
@@ -141,10 +143,20 @@ function semanticChecks(doc: Document, kind: StepKind, raw: Record<string, unkno
   }
 }
 
+/** What the schema cannot say: `cpu: intel` and `ips` need Bochs (QEMU TCG emulates AMD SVM only). */
+function machineChecks(doc: Document, raw: Record<string, unknown>, at: (o: number, f: string, m: string) => void): void {
+  if ((raw.engine ?? 'qemu') !== 'qemu') return;
+  if (raw.cpu === 'intel') at(nodeOffset(doc, ['machine', 'cpu']), 'machine.cpu', 'QEMU TCG emulates AMD SVM only; intel (VT-x) needs engine: bochs');
+  if (raw.ips !== undefined) at(nodeOffset(doc, ['machine', 'ips']), 'machine.ips', 'sets the instruction rate of Bochs; needs engine: bochs');
+}
+
 function machineSpec(raw: Record<string, unknown>, baseDir: string): MachineSpec {
   const path = (v: unknown): string | undefined => (typeof v === 'string' ? resolve(baseDir, v) : undefined);
+  const engine = (raw.engine as EngineName | undefined) ?? 'qemu';
   return {
-    engine: 'qemu',
+    engine,
+    ...(raw.cpu === undefined ? {} : { cpuVendor: raw.cpu as CpuVendor }),
+    ...(raw.ips === undefined ? {} : { ips: raw.ips as number }),
     cpus: (raw.cpus as number | undefined) ?? 1,
     memory: (raw.memory as string | undefined) ?? '512M',
     media: path(raw.media),
@@ -152,7 +164,7 @@ function machineSpec(raw: Record<string, unknown>, baseDir: string): MachineSpec
     append: raw.append as string | undefined,
     kernel: path(raw.kernel),
     initrd: path(raw.initrd),
-    bootTimeoutS: (raw.bootTimeout as number | undefined) ?? DEFAULT_BOOT_TIMEOUT_S,
+    bootTimeoutS: (raw.bootTimeout as number | undefined) ?? defaultBootTimeoutS(engine),
   };
 }
 

@@ -25,6 +25,8 @@ export interface EngineLike {
   /** Which engine runs the machine: where it is not QEMU (whose machine time is host time), speed
    * samples are paired with the machine's own time (the agent's `clock mark`). */
   readonly engine?: string;
+  /** How many times QEMU's limits the engine needs (EngineTiming.scale; default 1). */
+  readonly timing?: { readonly scale: number };
   powerOff(): Promise<unknown>;
   kill(): Promise<unknown>;
 }
@@ -65,6 +67,7 @@ export interface SleepCheck {
   behaved: 'scaled' | 'unchanged';
 }
 
+/** One agent request or control command under QEMU; slower engines get EngineTiming.scale times this. */
 const REQUEST_TIMEOUT_MS = 20_000;
 
 /** Parse the agent's `status` payload: `speed=P/Q armed=0|1`. */
@@ -120,11 +123,17 @@ export class Machine<E extends EngineLike = EngineLike> {
   private lastMono: bigint | undefined;
   private worstBack = 0n;
   private reads = 0;
+  /** EngineTiming.scale of the engine: how many times QEMU's limits it gets. */
+  private readonly scale: number;
+  private readonly requestMs: number;
 
   constructor(
     readonly engine: E,
     readonly info: BootInfo = {},
-  ) {}
+  ) {
+    this.scale = engine.timing?.scale ?? 1;
+    this.requestMs = REQUEST_TIMEOUT_MS * this.scale;
+  }
 
   /** Every clock read taken through this Machine: how many, and the worst backwards step between consecutive reads. */
   get clockHistory(): { reads: number; backwardsNs: number } {
@@ -147,7 +156,7 @@ export class Machine<E extends EngineLike = EngineLike> {
   /** One clock read from the agent, paired with host time at the round trip's midpoint. */
   async clock(): Promise<PairedSample> {
     const sent = process.hrtime.bigint();
-    const payload = await this.engine.agent('clock', REQUEST_TIMEOUT_MS);
+    const payload = await this.engine.agent('clock', this.requestMs);
     const received = process.hrtime.bigint();
     const sample = { ...parseClock(payload), hostNs: (sent + received) / 2n, rttNs: received - sent };
     this.record([sample]);
@@ -164,7 +173,7 @@ export class Machine<E extends EngineLike = EngineLike> {
 
   /** Speed and arming as the hypervisor reports them to the guest (STATUS hypercall through the agent). */
   async status(): Promise<HvStatus> {
-    return parseHvStatus(await this.engine.agent('status', REQUEST_TIMEOUT_MS));
+    return parseHvStatus(await this.engine.agent('status', this.requestMs));
   }
 
   /** The real TSC rate the hypervisor measured (control port `status`, `tsc_hz`). */
@@ -177,7 +186,7 @@ export class Machine<E extends EngineLike = EngineLike> {
 
   /** Let speed changes take effect (until armed the hypervisor holds the guest at 1x). */
   async arm(via: 'control' | 'hypercall' = 'control'): Promise<string> {
-    if (via === 'hypercall') return this.engine.agent('arm', REQUEST_TIMEOUT_MS);
+    if (via === 'hypercall') return this.engine.agent('arm', this.requestMs);
     return this.controlOk('arm');
   }
 
@@ -186,13 +195,13 @@ export class Machine<E extends EngineLike = EngineLike> {
     const target = parseSpeed(value);
     const via = opts.via ?? 'control';
     if (via === 'control') await this.controlOk(`speed ${speedArgument(target)}`);
-    else if (via === 'hypercall') await this.engine.agent(`speed ${speedArgument(target)}`, REQUEST_TIMEOUT_MS);
+    else if (via === 'hypercall') await this.engine.agent(`speed ${speedArgument(target)}`, this.requestMs);
     else {
       const plan = hotkeyPlan((await this.status()).speed, target);
       for (const key of plan) await this.engine.sendKeys(HOTKEYS[key]);
     }
     this.requested = target;
-    const status = await this.settle(target, opts.timeoutMs ?? REQUEST_TIMEOUT_MS);
+    const status = await this.settle(target, opts.timeoutMs ?? this.requestMs);
     // Before arming the hypervisor holds requests and the guest stays at 1x: nothing to compare.
     if (status.armed && !sameSpeed(status.speed, target)) throw new GuestError(`asked for ${formatSpeed(target)} (${via}), the hypervisor reports ${formatSpeed(status.speed)}`);
     return status;
@@ -210,11 +219,11 @@ export class Machine<E extends EngineLike = EngineLike> {
       await this.engine.sendKeys(combo);
       // QMP queues key events and returns at once: wait until this press has taken effect, or
       // presses pile up and land after the step is over.
-      current = (await this.settle(Array.isArray(keys) ? current : hotkeyNext(current, keys), PRESS_SETTLE_MS, Array.isArray(keys))).speed;
+      current = (await this.settle(Array.isArray(keys) ? current : hotkeyNext(current, keys), PRESS_SETTLE_MS * this.scale, Array.isArray(keys))).speed;
       await this.clock();
       if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
     }
-    const status = opts.expect ? await this.settle(opts.expect, opts.settleMs ?? 5000) : await this.status();
+    const status = opts.expect ? await this.settle(opts.expect, opts.settleMs ?? 5000 * this.scale) : await this.status();
     this.requested = status.speed;
     return status;
   }
@@ -236,7 +245,7 @@ export class Machine<E extends EngineLike = EngineLike> {
   async measure(opts: { durationMs?: number; expect?: Speed; tolerancePct?: number; minR2?: number; onSample?: (s: PairedSample, i: number) => void } = {}): Promise<SpeedMeasurement> {
     // Bochs's machine time is not the host's: pair each sample with the machine's real TSC.
     const marks = this.usesMachineTime();
-    const m = await measureSpeed(() => this.engine.agent(marks ? 'clock mark' : 'clock', REQUEST_TIMEOUT_MS), {
+    const m = await measureSpeed(() => this.engine.agent(marks ? 'clock mark' : 'clock', this.requestMs), {
       ...(marks ? { machineTime: this.machineTime() } : {}),
       durationMs: opts.durationMs ?? 5000,
       expect: opts.expect ?? this.requested,
@@ -250,7 +259,7 @@ export class Machine<E extends EngineLike = EngineLike> {
 
   /** Run a shell command in the guest (through the agent); returns its exit code and combined output. */
   async exec(command: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
-    return parseExec(await this.engine.agent(execRequest(command), opts.timeoutMs ?? 60_000));
+    return parseExec(await this.engine.agent(execRequest(command), opts.timeoutMs ?? 3 * this.requestMs));
   }
 
   /**
@@ -309,11 +318,11 @@ export class Machine<E extends EngineLike = EngineLike> {
   /** Now, in the time durations are measured in: the host's, or the machine's own (a marked agent clock reading). */
   private async referenceNow(): Promise<bigint> {
     if (!this.usesMachineTime()) return process.hrtime.bigint();
-    return this.machineTime()(parseClock(await this.engine.agent('clock mark', REQUEST_TIMEOUT_MS)));
+    return this.machineTime()(parseClock(await this.engine.agent('clock mark', this.requestMs)));
   }
 
   private async controlOk(line: string): Promise<string> {
-    const reply = await this.engine.control(line, REQUEST_TIMEOUT_MS);
+    const reply = await this.engine.control(line, this.requestMs);
     if (!/^ok\b/.test(reply)) throw new GuestError(`hypervisor refused "${line}": ${reply}`);
     return reply;
   }

@@ -9,6 +9,7 @@ import { judgeSleep, type Machine } from './machine.js';
 import { exitCodeFor, type Reporter, type RunSummary, type ScenarioResult, type StepResult, type StepStatus } from './result.js';
 import type { MachineSpec, Scenario, Step } from './schema.js';
 import { formatSpeed, sameSpeed, speedValue } from '../control/speed.js';
+import { ENGINE_TIMING } from '../engines/machine.js';
 
 export type BootFunction = (spec: MachineSpec, signal: AbortSignal) => Promise<Machine>;
 
@@ -20,8 +21,15 @@ export interface ScenarioRunOptions {
   keepRaw?: boolean;
 }
 
-/** Host seconds a step may take when the scenario does not say. */
-export function defaultTimeoutS(step: Step, speed: number): number {
+/**
+ * Host seconds a step may take when the scenario does not say, under QEMU; `scale` stretches
+ * them for slower engines (ENGINE_TIMING: Bochs 4).
+ */
+export function defaultTimeoutS(step: Step, speed: number, scale = 1): number {
+  return unscaledTimeoutS(step, speed) * scale;
+}
+
+function unscaledTimeoutS(step: Step, speed: number): number {
   switch (step.kind) {
     case 'measure':
       return step.durationS + 60;
@@ -202,7 +210,7 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
     reporter.stepStart?.(scenario, index, step.name);
     t0 = Date.now();
     const m = machine;
-    const timeoutS = step.timeoutS ?? defaultTimeoutS(step, speedValue(m.requested));
+    const timeoutS = step.timeoutS ?? defaultTimeoutS(step, speedValue(m.requested), ENGINE_TIMING[scenario.machine.engine].scale);
     try {
       const outcome = await withTimeout(() => runStep(m, step, (text) => reporter.stepProgress?.(scenario, index, text), opts.keepRaw ?? true), limit(timeoutS), `step ${index} (${step.name})`);
       finish(index, step, t0, outcome);

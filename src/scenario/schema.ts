@@ -8,6 +8,8 @@
  * "steps[3].tolerance: must be number" instead of a wall of oneOf alternatives.
  */
 import type { Speed } from '../control/speed.js';
+import { MAX_IPS, MIN_IPS } from '../engines/bochs-config.js';
+import { CPU_VENDORS, ENGINE_TIMING, ENGINES, type CpuVendor, type EngineName } from '../engines/machine.js';
 
 export const STEP_KINDS = ['wait', 'arm', 'speed', 'hotkey', 'measure', 'exec', 'sleep', 'monotonic', 'poweroff'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
@@ -39,7 +41,11 @@ export type Step = StepCommon &
   );
 
 export interface MachineSpec {
-  engine: 'qemu';
+  engine: EngineName;
+  /** Bochs only: the CPU vendor (intel: VT-x, the default; amd: SVM). */
+  cpuVendor?: CpuVendor;
+  /** Bochs only: emulated instructions per second (the guest's TSC rate). */
+  ips?: number;
   cpus: number;
   memory: string;
   /** Boot media; when absent the standard build output, rebuilt if stale. */
@@ -74,8 +80,16 @@ export const DEFAULT_TOLERANCE_PCT = 2;
 export const DEFAULT_MIN_R2 = 0.99;
 export const DEFAULT_MEASURE_S = 5;
 export const DEFAULT_SLEEP_TOLERANCE_PCT = 15;
-/** Boot to agent ready takes 30-100 s under QEMU TCG with RDTSC trapping on a loaded 2-core host (measured). */
-export const DEFAULT_BOOT_TIMEOUT_S = 300;
+/**
+ * Boot to agent ready takes 30-100 s under QEMU TCG with RDTSC trapping on a loaded 2-core host
+ * (measured): 300 s. Every engine's limit is in ENGINE_TIMING (src/engines/machine.ts).
+ */
+export const DEFAULT_BOOT_TIMEOUT_S = ENGINE_TIMING.qemu.readyMs / 1000;
+
+/** A machine's boot limit when the scenario gives none. */
+export function defaultBootTimeoutS(engine: EngineName): number {
+  return ENGINE_TIMING[engine].readyMs / 1000;
+}
 export const DEFAULT_HOTKEY_GAP_S = 0.05;
 /** The hypervisor runs every CPU the MADT lists; QEMU's -smp limit in qemu-args.ts is the same. */
 export const MAX_CPUS = 64;
@@ -137,7 +151,9 @@ export const scenarioSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        engine: { enum: ['qemu'] },
+        engine: { enum: [...ENGINES] },
+        cpu: { enum: [...CPU_VENDORS] },
+        ips: { type: 'integer', minimum: MIN_IPS, maximum: MAX_IPS },
         cpus: { type: 'integer', minimum: 1, maximum: MAX_CPUS },
         memory: { type: 'string', pattern: '^[1-9][0-9]*[MG]$' },
         media: { type: 'string', minLength: 1 },

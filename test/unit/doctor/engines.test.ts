@@ -34,7 +34,18 @@ t.test('an engine without its tools is not usable and says which are missing', a
 t.test('a Bochs without VT-x models cannot be the VMX engine', async (t) => {
   const [, bochs] = judgeEngines(tools, virtualCpu, ['bx_generic', 'pentium']);
   t.equal(bochs!.usable, false);
-  t.match(bochs!.reason, /none of the VT-x CPU models/);
+  t.match(bochs!.reason, /lacks the VT-x CPU model corei7_skylake_x \(built without VMX\?\)/);
+  const [, other] = judgeEngines(tools, virtualCpu, ['bx_generic', 'tigerlake']);
+  t.match(other!.reason, /lacks the VT-x CPU model corei7_skylake_x \(it has tigerlake, which tsx-hv does not use\)/);
+});
+
+t.test('the Bochs report names its version, both vendors and the --engine value', async (t) => {
+  const [qemu, bochs, hw] = judgeEngines(tools, virtualCpu, ['corei7_skylake_x', 'ryzen']);
+  t.same([qemu!.engine, bochs!.engine, hw!.engine], ['qemu', 'bochs', null]);
+  t.match(bochs!.reason, /^Bochs 2\.7 emulates Intel VT-x \(corei7_skylake_x\) and AMD SVM \(ryzen, --cpu amd\): --engine bochs$/);
+  const unversioned = tools.map((x) => (x.name === 'bochs' ? { ...x, version: null } : x));
+  const [, noAmd] = judgeEngines(unversioned, virtualCpu, ['corei7_skylake_x']);
+  t.equal(noAmd!.reason, 'Bochs emulates Intel VT-x (corei7_skylake_x) (no ryzen model: no --cpu amd): --engine bochs');
 });
 
 t.test('hardware needs VT-x or AMD-V on bare metal', async (t) => {

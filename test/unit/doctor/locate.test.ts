@@ -2,8 +2,8 @@ import t from 'tap';
 import { mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ProgramTool } from '../../../src/doctor/catalog.js';
-import { findFirstProgram, findTool, locateTool } from '../../../src/doctor/locate.js';
+import type { DataTool, ProgramTool } from '../../../src/doctor/catalog.js';
+import { findFirstProgram, findTool, locateData, locateTool } from '../../../src/doctor/locate.js';
 import { MissingToolError } from '../../../src/errors.js';
 
 t.test('locateTool returns the path of a catalog program', async (t) => {
@@ -41,4 +41,10 @@ t.test('locateTool throws MissingToolError naming the package when the program i
 t.test('names that are not catalog programs are a programming error, not a missing tool', async (t) => {
   await t.rejects(locateTool('grub-pc-bin' as ProgramTool), TypeError);
   await t.rejects(findTool('no-such-tool' as ProgramTool), { name: 'TypeError', message: /"no-such-tool" is not a program in the doctor catalog/ });
+});
+
+t.test('locateData returns the first existing file of a catalog data package', async (t) => {
+  t.equal(await locateData('bochsbios'), '/usr/share/bochs/BIOS-bochs-latest');
+  t.match(await locateData('vgabios'), /VGABIOS-lgpl-latest$|vgabios\.bin$/);
+  await t.rejects(locateData('cpio' as DataTool), /"cpio" is not a data package in the doctor catalog/);
 });

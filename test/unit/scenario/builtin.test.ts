@@ -23,6 +23,10 @@ t.test('the built-in scenario: arm, 1x, N, sleep check at N, back to 1x, monoton
   t.match(s.machine, { engine: 'qemu', memory: '512M', cpus: 1, bootTimeoutS: 300 });
 });
 
+t.test('on Bochs the machine gets its engine, vendor, rate and boot limit', async (t) => {
+  t.match(builtinScenario(60, { machine: { engine: 'bochs', cpuVendor: 'intel', ips: 40_000_000 } }).machine, { engine: 'bochs', cpuVendor: 'intel', ips: 40_000_000, bootTimeoutS: 900 });
+});
+
 t.test('options and fractional speeds', async (t) => {
   const s = builtinScenario({ p: 1, q: 10 }, { tolerancePct: 5, measureS: 2, sleepS: 1, machine: { media: '/m.iso' } });
   t.equal(s.name, 'speed-1-10');

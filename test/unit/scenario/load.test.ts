@@ -55,6 +55,29 @@ steps:
   t.match(s.steps[6], { pattern: 'ready', regex: true, on: 'hypervisor', timeoutS: 5 });
 });
 
+t.test('machine.engine bochs with its CPU vendor and instruction rate, and its longer boot limit', async (t) => {
+  const s = parseScenario('machine:\n  engine: bochs\n  cpu: amd\n  ips: 30000000\nsteps:\n  - poweroff: true\n', 'b.yaml');
+  t.match(s.machine, { engine: 'bochs', cpuVendor: 'amd', ips: 30_000_000, bootTimeoutS: 900 });
+  const plain = parseScenario('machine:\n  engine: bochs\n  bootTimeout: 400\nsteps:\n  - poweroff: true\n', 'b.yaml');
+  t.match(plain.machine, { engine: 'bochs', bootTimeoutS: 400 });
+  t.notOk('cpuVendor' in plain.machine || 'ips' in plain.machine, 'the engine chooses its defaults');
+});
+
+t.test('cpu: intel and ips need engine: bochs; engine and rate are checked', async (t) => {
+  const err = (text: string): string => {
+    try {
+      parseScenario(text, 'x.yaml');
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'no error';
+  };
+  t.equal(err('machine:\n  cpu: intel\n  ips: 50000000\nsteps:\n  - poweroff: true\n'), 'x.yaml:2:8: machine.cpu: QEMU TCG emulates AMD SVM only; intel (VT-x) needs engine: bochs\nx.yaml:3:8: machine.ips: sets the instruction rate of Bochs; needs engine: bochs');
+  t.equal(err('machine:\n  engine: qemu\n  cpu: amd\nsteps:\n  - poweroff: true\n'), 'no error');
+  t.match(err('machine:\n  engine: vmware\nsteps:\n  - poweroff: true\n'), /machine\.engine: must be one of: qemu, bochs/);
+  t.match(err('machine:\n  engine: bochs\n  ips: 12\nsteps:\n  - poweroff: true\n'), /machine\.ips: must be >= 1000000/);
+});
+
 t.test('the name defaults to the file name', async (t) => {
   t.equal(parseScenario('steps:\n  - poweroff: true\n', 'dir/my-check.yaml').name, 'my-check');
 });

@@ -118,3 +118,31 @@ t.test('bad agent replies are typed errors', async (t) => {
   await t.rejects(odd.clock(), /mono/);
   await t.rejects(odd.status(), GuestError);
 });
+
+t.test("a slower engine's timing stretches every request limit", async (t) => {
+  const limits: Array<[string, number]> = [];
+  const engine = {
+    timing: { scale: 4 },
+    hvLog: [],
+    waitFor: async () => '',
+    agent: async (command: string, ms: number) => {
+      limits.push([command.split(' ')[0]!, ms]);
+      return command === 'status' ? 'speed=1/1 armed=1' : 'exit=0 len=0 dropped=0 out=';
+    },
+    control: async (line: string, ms: number) => {
+      limits.push([line, ms]);
+      return 'ok';
+    },
+    sendKeys: async () => undefined,
+    powerOff: async () => undefined,
+    kill: async () => undefined,
+  };
+  const m = new Machine(engine);
+  await m.arm();
+  await m.status();
+  await m.exec('true');
+  t.same(limits, [['arm', 80_000], ['status', 80_000], ['exec', 240_000]]);
+  limits.length = 0;
+  await new Machine({ ...engine, timing: undefined }).status();
+  t.same(limits, [['status', 20_000]], 'QEMU (no timing): 20 s');
+});

@@ -186,6 +186,7 @@ t.test('default step timeouts leave room for the step', async (t) => {
   t.equal(defaultTimeoutS(m!, 1), 65);
   t.equal(defaultTimeoutS(sl!, 0.1), 260);
   t.equal(defaultTimeoutS(sl!, 60), 80);
+  t.equal(defaultTimeoutS(m!, 1, 4), 260, 'a slower engine stretches the limit');
   t.ok(defaultTimeoutS(h!, 1) > 50);
   t.equal(defaultTimeoutS(e!, 1), 120);
   t.equal(defaultTimeoutS(p!, 1), 60);

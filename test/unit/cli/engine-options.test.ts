@@ -1,0 +1,21 @@
+import t from 'tap';
+import { Command } from 'commander';
+import { addEngineOptions, engineChoice } from '../../../src/cli/engine-options.js';
+
+t.test('--engine, --cpu and --ips with their choices', async (t) => {
+  const command = addEngineOptions(new Command('x').exitOverride());
+  t.same(command.options.map((o) => o.long), ['--engine', '--cpu', '--ips']);
+  t.same(command.parse(['--engine', 'bochs', '--cpu', 'amd', '--ips', '30000000'], { from: 'user' }).opts(), { engine: 'bochs', cpu: 'amd', ips: '30000000' });
+  t.throws(() => addEngineOptions(new Command('y').exitOverride()).parse(['--engine', 'vmware'], { from: 'user' }), /Allowed choices are qemu, bochs/);
+});
+
+t.test('the choice: QEMU by default, Bochs with its vendor and rate', async (t) => {
+  t.same(engineChoice({}), { engine: 'qemu' });
+  t.same(engineChoice({ engine: 'bochs', cpu: 'amd', ips: '30000000' }), { engine: 'bochs', cpuVendor: 'amd', ips: 30_000_000 });
+});
+
+t.test('refuses what the engine cannot do, and rates that are not whole numbers', async (t) => {
+  t.throws(() => engineChoice({ cpu: 'intel' }), /QEMU TCG emulates AMD SVM only/);
+  t.throws(() => engineChoice({ ips: '50000000' }), /--ips sets the instruction rate of Bochs/);
+  for (const ips of ['5e7', '-1', 'fast', '1.5', '99999999999999999999']) t.throws(() => engineChoice({ engine: 'bochs', ips }), /--ips must be a whole number/, ips);
+});

@@ -1,0 +1,30 @@
+import t from 'tap';
+import { checkMachineOptions, startMachine } from '../../../src/engines/start.js';
+import { UsageError } from '../../../src/errors.js';
+
+t.test('QEMU takes neither an Intel CPU nor an instruction rate', async (t) => {
+  t.throws(() => checkMachineOptions({ cpuVendor: 'intel' }), { message: /QEMU TCG emulates AMD SVM only/, hint: /--engine bochs/ });
+  t.throws(() => checkMachineOptions({ engine: 'qemu', ips: 50_000_000 }), /--ips sets the instruction rate of Bochs/);
+  t.doesNotThrow(() => checkMachineOptions({ engine: 'qemu', cpuVendor: 'amd', firmware: 'uefi' }), 'amd is what QEMU emulates anyway');
+});
+
+t.test('Bochs takes both vendors and a valid rate, but no UEFI', async (t) => {
+  t.doesNotThrow(() => checkMachineOptions({ engine: 'bochs', cpuVendor: 'intel', ips: 50_000_000 }));
+  t.doesNotThrow(() => checkMachineOptions({ engine: 'bochs', cpuVendor: 'amd' }));
+  t.throws(() => checkMachineOptions({ engine: 'bochs', ips: 12 }), /invalid instructions per second 12/);
+  t.throws(() => checkMachineOptions({ engine: 'bochs', firmware: 'uefi' }), /Bochs boots with its BIOS only/);
+});
+
+t.test('unknown engines and vendors are usage errors', async (t) => {
+  t.throws(() => checkMachineOptions({ engine: 'vmware' as 'qemu' }), { message: 'unknown engine "vmware"', hint: 'engines: qemu, bochs' });
+  t.throws(() => checkMachineOptions({ engine: 'bochs', cpuVendor: 'via' as 'amd' }), /unknown CPU vendor "via"/);
+});
+
+t.test('each engine refuses media that does not exist before starting anything', async (t) => {
+  for (const engine of ['qemu', 'bochs'] as const) {
+    const err = await startMachine({ engine, media: '/nonexistent/tsx-hv.iso' }).catch((e: unknown) => e);
+    t.type(err, UsageError, engine);
+    t.match((err as Error).message, /boot media \/nonexistent\/tsx-hv\.iso does not exist/, engine);
+  }
+  await t.rejects(startMachine({ engine: 'bochs', cpuVendor: 'intel', ips: 1 }), /invalid instructions per second/, 'options are checked first');
+});
