@@ -41,7 +41,7 @@ function parse(text: string): Map<string, string> {
 t.test('the default machine: VT-x model, 512 MB, slowdown clock, headless RFB, COM1 console and COM2 hypervisor port on localhost', async (t) => {
   const rc = parse(renderBochsrc(base));
   t.equal(rc.get('megs'), '512');
-  t.equal(rc.get('cpu'), 'model=corei7_skylake_x, count=1, ips=50000000, reset_on_triple_fault=0');
+  t.equal(rc.get('cpu'), 'model=corei7_skylake_x, count=1, ips=200000000, reset_on_triple_fault=0');
   t.equal(rc.get('clock'), 'sync=slowdown, time0=local');
   t.equal(rc.get('display_library'), 'rfb, options="timeout=0"');
   t.equal(rc.get('mouse'), 'enabled=0, toggle=ctrl+mbutton', 'Ctrl, Alt, F10 and F12 are not swallowed by the mouse toggle');
