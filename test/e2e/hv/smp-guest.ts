@@ -138,6 +138,8 @@ export interface MonotonicResult {
   exit: number;
   switches: number;
   hostSeconds: number;
+  /** The slowest control-port reply to a switch, host ms. */
+  slowestSwitchMs: number;
   line: string;
 }
 
@@ -163,7 +165,7 @@ export async function monotonicReadRate(m: EngineMachine, reads: number): Promis
 export async function monotonicUnderSwitches(
   m: EngineMachine,
   t: Test,
-  opts: { reads: number; switches: number; expectedSeconds: number; seed: number },
+  opts: { reads: number; switches: number; expectedSeconds: number; seed: number; controlTimeoutMs?: number },
 ): Promise<MonotonicResult> {
   await guestOk(m, `rm -f /tmp/mono.out; sh -c '/tmp/smp_monotonic ${opts.reads} > /tmp/mono.out 2>&1; echo exit=$? >> /tmp/mono.out' > /dev/null 2>&1 < /dev/null &`);
   const t0 = performance.now();
@@ -171,9 +173,12 @@ export async function monotonicUnderSwitches(
   const next = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648);
   const gapMs = Math.max(50, (opts.expectedSeconds * 1000 * 0.8) / opts.switches);
   let switches = 0;
+  let slowestSwitchMs = 0;
   for (let i = 0; i < opts.switches; i++) {
     const speed = SWITCH_SPEEDS[next() % SWITCH_SPEEDS.length]!;
-    const reply = await m.control(`speed ${speed}`, 10_000);
+    const sent = performance.now();
+    const reply = await m.control(`speed ${speed}`, opts.controlTimeoutMs ?? 10_000);
+    slowestSwitchMs = Math.max(slowestSwitchMs, performance.now() - sent);
     if (!reply.startsWith('ok speed ')) throw new Error(`switch ${i} (speed ${speed}): ${reply}`);
     switches++;
     await new Promise((r) => setTimeout(r, gapMs));
@@ -200,6 +205,7 @@ export async function monotonicUnderSwitches(
   const line = last.split('\n').find((l) => l.startsWith('threads=')) ?? '';
   const field = (name: string): number => Number(new RegExp(`\\b${name}=(\\d+)`).exec(line)?.[1] ?? NaN);
   return {
+    slowestSwitchMs,
     threads: field('threads'),
     reads: field('reads'),
     backwards: field('backwards'),
