@@ -88,8 +88,8 @@ export async function installMissing(report: DoctorReport, opts: DoctorOptions &
 
 export { planInstall, installPackages, formatInstallCommand, type InstallPlan, type PackageManager } from './install.js';
 export { probeTool, probeTools, parseVersion, type ToolStatus, type ProbeOptions } from './tools.js';
-export { findTool, locateTool, type LocateOptions } from './locate.js';
-export { TOOLS, toolSpec, type ToolSpec, type Need, type PackageFamily, type ProgramTool } from './catalog.js';
+export { findTool, locateData, locateTool, type LocateOptions } from './locate.js';
+export { TOOLS, toolSpec, type ToolSpec, type Need, type PackageFamily, type ProgramTool, type DataTool } from './catalog.js';
 export { parseCpuinfo, parseKernelLog, probeCpu, type CpuReport } from './cpu.js';
 export { judgeKvm, probeKvm, type KvmFacts, type KvmReport } from './kvm.js';
 export { judgeEngines, bochsCpuModels, BOCHS_VMX_MODELS, type EngineName, type EngineReport } from './engines.js';

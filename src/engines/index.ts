@@ -1,6 +1,9 @@
 export { startMachine } from './start.js';
-export type { EngineMachine, EngineName as MachineEngineName, MachineOptions, MachinePaths, MachineExit, PowerOffMethod } from './machine.js';
-export { ENGINES } from './machine.js';
+export type { EngineMachine, EngineName as MachineEngineName, EngineTiming, CpuVendor, MachineOptions, MachinePaths, MachineExit, PowerOffMethod } from './machine.js';
+export { ENGINES, ENGINE_TIMING, CPU_VENDORS } from './machine.js';
+export { checkMachineOptions } from './start.js';
+export { BOCHS_CPU_MODELS, DEFAULT_IPS, renderBochsrc, type BochsConfig } from './bochs-config.js';
+export { RfbClient } from './rfb.js';
 export { AgentError, parseClock, parseExec, parseReady, parseReply, execRequest, formatRequest } from './agent-protocol.js';
 export type { AgentReady, AgentReply, ClockSample, ExecResult } from './agent-protocol.js';
 export { QmpClient, QmpError } from './qmp.js';
