@@ -32,6 +32,7 @@ const GRUB_MENU_TIMEOUT_MS = 120_000;
 const RFB_PORT_TIMEOUT_MS = 10_000;
 /** Tries with fresh ports when Bochs could not listen on one (another program took it meanwhile). */
 const PORT_ATTEMPTS = 3;
+
 /** A TCP port nobody listens on right now: bound to port 0 and released. */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -60,8 +61,11 @@ class BochsMachine extends SerialMachine {
     const rfb = this.paths.rfb;
     if (!rfb) throw new TsxHvError('NO_KEYBOARD', `Bochs did not log the port of its RFB display, so keys cannot be typed`, { hint: `see ${this.paths.emulatorLog}` });
     const [host, port] = [rfb.slice(0, rfb.lastIndexOf(':')), Number(rfb.slice(rfb.lastIndexOf(':') + 1))];
-    this.rfb ??= RfbClient.connect(host, port);
-    this.rfb.catch(() => (this.rfb = undefined));
+    if (!this.rfb) {
+      // A failed connection is tried again at the next call.
+      this.rfb = RfbClient.connect(host, port);
+      this.rfb.catch(() => (this.rfb = undefined));
+    }
     await (await this.rfb).sendKeys(keys, holdTimeMs);
   }
 

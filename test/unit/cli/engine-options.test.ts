@@ -3,10 +3,10 @@ import { Command } from 'commander';
 import { addEngineOptions, engineChoice } from '../../../src/cli/engine-options.js';
 
 t.test('--engine, --cpu and --ips with their choices', async (t) => {
-  const command = addEngineOptions(new Command('x').exitOverride());
+  const command = addEngineOptions(new Command('x').exitOverride().configureOutput({ writeErr: () => undefined }));
   t.same(command.options.map((o) => o.long), ['--engine', '--cpu', '--ips']);
   t.same(command.parse(['--engine', 'bochs', '--cpu', 'amd', '--ips', '30000000'], { from: 'user' }).opts(), { engine: 'bochs', cpu: 'amd', ips: '30000000' });
-  t.throws(() => addEngineOptions(new Command('y').exitOverride()).parse(['--engine', 'vmware'], { from: 'user' }), /Allowed choices are qemu, bochs/);
+  t.throws(() => addEngineOptions(new Command('y').exitOverride().configureOutput({ writeErr: () => undefined })).parse(['--engine', 'vmware'], { from: 'user' }), /Allowed choices are qemu, bochs/);
 });
 
 t.test('the choice: QEMU by default, Bochs with its vendor and rate', async (t) => {
