@@ -20,7 +20,7 @@ import t from 'tap';
 import { startMachine } from '../../../src/engines/start.js';
 import { parseClock } from '../../../src/engines/agent-protocol.js';
 import type { EngineMachine } from '../../../src/engines/machine.js';
-import { hvStatus, panics, standardMedia, withHvLogOnFailure, type HvStatusReply } from './fixtures.js';
+import { guestExec, hvStatus, panics, standardMedia, withHvLogOnFailure, type HvStatusReply } from './fixtures.js';
 import { guestOk, installSmpPrograms, monotonicUnderSwitches } from './smp-guest.js';
 
 const TOLERANCE_PCT = 0.5;
@@ -88,6 +88,7 @@ t.test('hypercalls and the control port', async (t) => {
 });
 
 t.test('speeds measured against the machine time within 0.5%', async (t) => {
+  t.match(await m.control('arm'), /^ok armed/);
   for (const [request, want] of [['1', 1], ['10', 10], ['60', 60], ['1/2', 0.5]] as const) {
     t.match(await m.control(`speed ${request}`), /^ok speed/);
     await sleep(2000);
@@ -101,6 +102,7 @@ t.test('speeds measured against the machine time within 0.5%', async (t) => {
 });
 
 t.test('the zero-exit clock: no RDTSC exits with scaling, many with trapping, the same speed', async (t) => {
+  t.match(await m.control('arm'), /^ok armed/);
   await installSmpPrograms(m);
   t.match(await m.control('speed 10'), /^ok speed/);
   const rates: Record<string, { exitsPerS: number; speed: number }> = {};
@@ -126,6 +128,9 @@ t.test('the zero-exit clock: no RDTSC exits with scaling, many with trapping, th
 });
 
 t.test('200 random speed switches (SET_SPEED hypercalls): CLOCK_MONOTONIC never steps back on or across the CPUs', async (t) => {
+  // Each subtest stands alone (tap --grep runs one): armed, programs installed.
+  t.match(await m.control('arm'), /^ok armed/);
+  if ((await guestExec(m, 'test -x /tmp/smp_monotonic')).exit !== 0) await installSmpPrograms(m);
   // Through the agent's hypercall: under Bochs the control port is read only at the guest's
   // exits, and with the zero-exit clock two busy CPUs exit rarely (at 1/10x a reply took
   // 15-30 s of host time; docs/hypervisor.md), which would stretch 200 switches past an hour.
