@@ -165,7 +165,7 @@ export async function monotonicReadRate(m: EngineMachine, reads: number): Promis
 export async function monotonicUnderSwitches(
   m: EngineMachine,
   t: Test,
-  opts: { reads: number; switches: number; expectedSeconds: number; seed: number; controlTimeoutMs?: number; via?: 'control' | 'hypercall' },
+  opts: { reads: number; switches: number; expectedSeconds: number; seed: number; controlTimeoutMs?: number; via?: 'control' | 'hypercall'; speeds?: readonly string[] },
 ): Promise<MonotonicResult> {
   await guestOk(m, `rm -f /tmp/mono.out; sh -c '/tmp/smp_monotonic ${opts.reads} > /tmp/mono.out 2>&1; echo exit=$? >> /tmp/mono.out' > /dev/null 2>&1 < /dev/null &`);
   const t0 = performance.now();
@@ -175,7 +175,8 @@ export async function monotonicUnderSwitches(
   let switches = 0;
   let slowestSwitchMs = 0;
   for (let i = 0; i < opts.switches; i++) {
-    const speed = SWITCH_SPEEDS[next() % SWITCH_SPEEDS.length]!;
+    const speeds = opts.speeds ?? SWITCH_SPEEDS;
+    const speed = speeds[next() % speeds.length]!;
     const sent = performance.now();
     // Through the control port, or the agent's SET_SPEED hypercall (a CPU's own exit is the
     // writer then: the path a guest-side trigger takes).
