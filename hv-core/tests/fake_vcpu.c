@@ -134,7 +134,7 @@ void arch_dump_guest(struct cpu *c)
 
 bool arch_msr_is_private(uint32_t msr)
 {
-	return msr == FAKE_PRIVATE_MSR;
+	return msr >= FAKE_PRIVATE_MSR_FIRST && msr <= FAKE_PRIVATE_MSR_LAST;
 }
 
 /* ---- include/guest_memory.h: the bytes at RIP; no other guest memory ---- */

@@ -40,9 +40,35 @@ void fake_vcpu_reset(struct cpu *c, struct fake_guest *g);
 /* The bytes the guest has at RIP. */
 void fake_vcpu_set_code(struct fake_guest *g, const uint8_t *bytes, unsigned n);
 
-/* The vendor's private MSR in this double (arch_msr_is_private): present on the fake CPU, so
- * only the policy can refuse it. */
+/*
+ * The vendor this build of the double plays: exits.cmake builds the same tests twice,
+ * hv_exits_test_svm and hv_exits_test_vmx (-DFAKE_VENDOR_VMX), so every generic handler is
+ * checked under both vendors' rules. What differs is what the vendor code tells the exit layer:
+ * - FAKE_PRIVATE_MSR: one of the vendor's own MSRs (arch_msr_is_private), present on the fake
+ *   CPU, so that only the policy can refuse it: VM_CR (APM vol. 2, 15.30.1) for SVM,
+ *   IA32_VMX_BASIC (SDM vol. 3D, A.1) for VT-x.
+ * - the hypercall instruction: VMMCALL (0F 01 D9) under SVM, VMCALL (0F 01 C1) under VT-x; the
+ *   other vendor's is FAKE_OTHER_HYPERCALL.
+ */
+#ifdef FAKE_VENDOR_VMX
+#define FAKE_VENDOR "vmx"
+#define FAKE_PRIVATE_MSR 0x480u
+#define FAKE_PRIVATE_MSR_FIRST 0x480u
+#define FAKE_PRIVATE_MSR_LAST 0x491u
+#define FAKE_HYPERCALL "\x0F\x01\xC1"
+#define FAKE_HYPERCALL_INSN INSN_VMCALL
+#define FAKE_OTHER_HYPERCALL "\x0F\x01\xD9"
+#define FAKE_OTHER_HYPERCALL_INSN INSN_VMMCALL
+#else
+#define FAKE_VENDOR "svm"
 #define FAKE_PRIVATE_MSR 0xC0010114u
+#define FAKE_PRIVATE_MSR_FIRST 0xC0010114u
+#define FAKE_PRIVATE_MSR_LAST 0xC0010117u
+#define FAKE_HYPERCALL "\x0F\x01\xD9"
+#define FAKE_HYPERCALL_INSN INSN_VMMCALL
+#define FAKE_OTHER_HYPERCALL "\x0F\x01\xC1"
+#define FAKE_OTHER_HYPERCALL_INSN INSN_VMCALL
+#endif
 
 /* One IN or OUT the fake CPU executed on a real port. */
 struct fake_port_access {

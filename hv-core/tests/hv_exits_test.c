@@ -563,29 +563,29 @@ TEST(rdmsr_ia32_tsc_reads_vtime)
 	CHECK_EQ_U64(g.rip, 0x1002);
 }
 
-TEST(vmmcall_at_cpl3_injects_ud)
+TEST(hypercall_at_cpl3_injects_ud)
 {
 	struct cpu c;
 	struct fake_guest g;
 	reset(&c, &g);
 	g.cpl = 3;
-	set_code(&g, "\x0F\x01\xD9", 3);
+	set_code(&g, FAKE_HYPERCALL, 3);
 	c.regs.rax = HYPERCALL_MAGIC | HYPERCALL_PROBE;
-	exit_hypercall(&c, INSN_VMMCALL);
+	exit_hypercall(&c, FAKE_HYPERCALL_INSN);
 	check_event(&g, X86_VECTOR_UD, false);
 	CHECK_EQ_U64(g.rip, 0x1000);
 	CHECK_EQ_U64(c.regs.rax, HYPERCALL_MAGIC | HYPERCALL_PROBE);
 	CHECK_EQ_U64(c.stats.count[EXIT_KIND_HYPERCALL], 1);
 }
 
-TEST(vmmcall_at_cpl0_is_a_hypercall)
+TEST(hypercall_instruction_at_cpl0_is_a_hypercall)
 {
 	struct cpu c;
 	struct fake_guest g;
 	reset(&c, &g);
-	set_code(&g, "\x0F\x01\xD9", 3);
+	set_code(&g, FAKE_HYPERCALL, 3);
 	c.regs.rax = HYPERCALL_MAGIC | HYPERCALL_PROBE;
-	exit_hypercall(&c, INSN_VMMCALL);
+	exit_hypercall(&c, FAKE_HYPERCALL_INSN);
 	check_no_event(&g);
 	CHECK_EQ_U64(c.regs.rax, HYPERCALL_OK);
 	CHECK_EQ_U64(c.regs.rbx, HYPERCALL_ABI_VERSION);
@@ -593,7 +593,7 @@ TEST(vmmcall_at_cpl0_is_a_hypercall)
 
 	/* without the magic: #UD, as on a CPU without a hypervisor */
 	c.regs.rax = 1;
-	exit_hypercall(&c, INSN_VMMCALL);
+	exit_hypercall(&c, FAKE_HYPERCALL_INSN);
 	check_event(&g, X86_VECTOR_UD, false);
 	CHECK_EQ_U64(g.rip, 0x1003);
 	CHECK_EQ_U64(c.regs.rax, 1);
@@ -609,11 +609,11 @@ TEST(mark_hypercall_logs_real_and_virtual_tsc)
 	c.index = 1;
 	fake_cpu.tsc = 123456;
 	rec.guest_tsc = 7408320;
-	set_code(&g, "\x0F\x01\xD9", 3);
+	set_code(&g, FAKE_HYPERCALL, 3);
 	c.regs.rax = HYPERCALL_MAGIC | HYPERCALL_MARK;
 	c.regs.rbx = 42;
 	c.regs.rcx = c.regs.rdx = 0x5555;
-	exit_hypercall(&c, INSN_VMMCALL);
+	exit_hypercall(&c, FAKE_HYPERCALL_INSN);
 	check_no_event(&g);
 	CHECK_EQ_U64(c.regs.rax, HYPERCALL_OK);
 	CHECK_EQ_U64(c.regs.rbx, 42);
@@ -621,20 +621,21 @@ TEST(mark_hypercall_logs_real_and_virtual_tsc)
 	CHECK(strcmp(rec.log, "mark 42 cpu 1 real 123456 virtual 7408320") == 0);
 }
 
-/* The instruction the vendor names is the one expected at RIP: VMCALL bytes under an SVM
- * VMMCALL exit are not the intercepted instruction and are re-executed. */
+/* The instruction the vendor names is the one expected at RIP: the other vendor's hypercall
+ * bytes under this vendor's exit (the code changed under the exit) are not the intercepted
+ * instruction and are re-executed. */
 TEST(hypercall_checks_the_vendors_instruction)
 {
 	struct cpu c;
 	struct fake_guest g;
 	reset(&c, &g);
-	set_code(&g, "\x0F\x01\xC1", 3);
+	set_code(&g, FAKE_OTHER_HYPERCALL, 3);
 	c.regs.rax = HYPERCALL_MAGIC | HYPERCALL_PROBE;
-	exit_hypercall(&c, INSN_VMMCALL);
+	exit_hypercall(&c, FAKE_HYPERCALL_INSN);
 	check_no_event(&g);
 	CHECK_EQ_U64(g.rip, 0x1000);
 	CHECK_EQ_U64(c.stats.reexecutions, 1);
-	exit_hypercall(&c, INSN_VMCALL);
+	exit_hypercall(&c, FAKE_OTHER_HYPERCALL_INSN);
 	CHECK_EQ_U64(c.regs.rax, HYPERCALL_OK);
 	CHECK_EQ_U64(g.rip, 0x1003);
 }
@@ -800,8 +801,8 @@ RUN_TESTS(UNIT_CASE(cpuid_passes_through_with_the_policy_applied),
 	  UNIT_CASE(rdmsr_of_another_msr_reads_the_cpu),
 	  UNIT_CASE(wrmsr_ia32_tsc_goes_to_vtime),
 	  UNIT_CASE(rdmsr_ia32_tsc_reads_vtime),
-	  UNIT_CASE(vmmcall_at_cpl3_injects_ud),
-	  UNIT_CASE(vmmcall_at_cpl0_is_a_hypercall),
+	  UNIT_CASE(hypercall_at_cpl3_injects_ud),
+	  UNIT_CASE(hypercall_instruction_at_cpl0_is_a_hypercall),
 	  UNIT_CASE(hypercall_checks_the_vendors_instruction),
 	  UNIT_CASE(io_to_an_unhooked_port_reaches_the_port),
 	  UNIT_CASE(io_to_a_hooked_port_goes_to_its_hook),
