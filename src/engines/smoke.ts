@@ -42,7 +42,7 @@ const CLOCKSOURCE = '/sys/devices/system/clocksource/clocksource0/current_clocks
  * refined TSC calibration (about a second of guest time after boot, much later on a loaded host)
  * registers `tsc` (docs/guest-image.md, "Auto-arm").
  */
-async function settledClocksource(machine: EngineMachine, withinMs: number): Promise<string> {
+export async function settledClocksource(machine: EngineMachine, withinMs: number): Promise<string> {
   const deadline = Date.now() + withinMs;
   for (;;) {
     const r = parseExec(await machine.agent(execRequest(`cat ${CLOCKSOURCE}`), 15_000 * machine.timing.scale));
