@@ -34,6 +34,7 @@ enum exit_kind {
 	EXIT_KIND_APIC, /* trapped local-APIC accesses (page writes, x2APIC ICR) */
 	EXIT_KIND_SMI,
 	EXIT_KIND_NMI,
+	EXIT_KIND_TIMER, /* the hypervisor's own wake-up while the guest ran (VMX-preemption timer) */
 	EXIT_KIND_COUNT
 };
 

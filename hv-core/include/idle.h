@@ -6,6 +6,11 @@
 
 #include "cpu.h"
 
+/* How often the hypervisor takes a CPU back for its own work (control port, grace arming,
+ * statistics): while the CPU idles, and, where the vendor has a timer of its own for it (the
+ * VMX-preemption timer), while the guest runs without exits. */
+#define HV_WAKE_PERIOD_MS 20
+
 /* A guest HLT: the CPU halts until the guest has something to do (an interrupt to take, an
  * NMI, an INIT for this CPU), answering the control port meanwhile. */
 void idle_wait(struct cpu *c);

@@ -17,6 +17,14 @@ void hv_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define GUEST_LOG_BURST 20u
 #define GUEST_LOG_PER_SECOND 5u
 void hv_log_guest(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A MARK line (docs/hypercall.md): the host's measurement channel under engines whose time is
+ * not the host's, so it has a budget of its own (a host pairing samples back to back makes a
+ * few dozen a second; diagnostics must not starve it, nor it them). The MARK hypercall is
+ * CPL 0 only, and a burst of MARK_LOG_BURST then MARK_LOG_PER_SECOND lines (about 70 bytes each) use at
+ * most 40% of the port at 115200 baud. */
+#define MARK_LOG_BURST 64u
+#define MARK_LOG_PER_SECOND 64u
+void hv_log_mark(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct log_counts {
 	unsigned long guest_lines;      /* guest-caused lines written */
 	unsigned long guest_suppressed; /* guest-caused lines dropped by the rate limit */

@@ -34,7 +34,7 @@ static struct {
 	uint64_t written_real, written_value;
 	unsigned idle_waits, polls, apic_accesses;
 	uint64_t apic_gpa;
-	char log[256];              /* the last hv_log / hv_log_guest line */
+	char log[256];              /* the last hv_log / hv_log_guest / hv_log_mark line */
 	jmp_buf *shutdown;          /* power_shutdown_action returns here */
 } rec;
 
@@ -213,6 +213,14 @@ void hv_log(const char *fmt, ...)
 }
 
 void hv_log_guest(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	record_log(fmt, ap);
+	va_end(ap);
+}
+
+void hv_log_mark(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

@@ -50,6 +50,7 @@ const char *exit_kind_name(enum exit_kind kind)
 		[EXIT_KIND_HLT] = "hlt",             [EXIT_KIND_HYPERCALL] = "hypercall",
 		[EXIT_KIND_SVM_INSN] = "svm_insn",   [EXIT_KIND_SHUTDOWN] = "shutdown",
 		[EXIT_KIND_APIC] = "apic",           [EXIT_KIND_SMI] = "smi",             [EXIT_KIND_NMI] = "nmi",
+		[EXIT_KIND_TIMER] = "timer",
 	};
 	return (unsigned)kind < EXIT_KIND_COUNT ? names[kind] : "unknown";
 }

@@ -34,8 +34,8 @@ bool hypercall_handle(struct hypercall_regs *r)
 		return true;
 	case HYPERCALL_MARK: {
 		uint64_t real = rdtsc();
-		hv_log_guest("mark %lu cpu %u real %lu virtual %lu", r->rbx, r->cpu, real,
-			     guest_time_read(r->cpu, real));
+		hv_log_mark("mark %lu cpu %u real %lu virtual %lu", r->rbx, r->cpu, real,
+			    guest_time_read(r->cpu, real));
 		r->rax = HYPERCALL_OK;
 		return true;
 	}

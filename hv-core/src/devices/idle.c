@@ -34,7 +34,7 @@
 #include "vcpu.h"
 #include "x86.h"
 
-#define IDLE_POLL_MS 20
+#define IDLE_POLL_MS HV_WAKE_PERIOD_MS
 #define SPIN_MS 1
 #define INPUT_ACTIVE_MS 50
 #define LAPIC_TPR 0x080

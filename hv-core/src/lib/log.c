@@ -78,34 +78,42 @@ void hv_line(const char *fmt, ...)
 }
 
 static struct log_counts counts;
-static uint64_t tokens_at_tsc; /* token bucket: refilled from the TSC */
-static unsigned tokens = GUEST_LOG_BURST;
 static unsigned long suppressed_since;
 
-static bool guest_line_allowed(void)
+/* A token bucket refilled from the TSC: `burst` lines at once, then `per_second`. */
+struct line_budget {
+	unsigned burst, per_second, tokens;
+	uint64_t tokens_at_tsc;
+};
+static struct line_budget guest_budget = { GUEST_LOG_BURST, GUEST_LOG_PER_SECOND,
+					   GUEST_LOG_BURST, 0 };
+static struct line_budget mark_budget = { MARK_LOG_BURST, MARK_LOG_PER_SECOND, MARK_LOG_BURST,
+					  0 };
+
+static bool line_allowed(struct line_budget *b)
 {
 	uint64_t hz = tsc_hz(), now = rdtsc();
 	if (hz) {
-		uint64_t interval = hz / GUEST_LOG_PER_SECOND;
-		if (!tokens_at_tsc)
-			tokens_at_tsc = now;
-		while (now - tokens_at_tsc >= interval && tokens < GUEST_LOG_BURST) {
-			tokens++;
-			tokens_at_tsc += interval;
+		uint64_t interval = hz / b->per_second;
+		if (!b->tokens_at_tsc)
+			b->tokens_at_tsc = now;
+		while (now - b->tokens_at_tsc >= interval && b->tokens < b->burst) {
+			b->tokens++;
+			b->tokens_at_tsc += interval;
 		}
-		if (tokens == GUEST_LOG_BURST)
-			tokens_at_tsc = now;
+		if (b->tokens == b->burst)
+			b->tokens_at_tsc = now;
 	}
-	if (!tokens)
+	if (!b->tokens)
 		return false;
-	tokens--;
+	b->tokens--;
 	return true;
 }
 
-void hv_log_guest(const char *fmt, ...)
+static void log_limited(struct line_budget *b, const char *fmt, va_list ap)
 {
-	port_take(); /* also guards the rate limiter */
-	if (!guest_line_allowed()) {
+	port_take(); /* also guards the budgets */
+	if (!line_allowed(b)) {
 		counts.guest_suppressed++;
 		suppressed_since++;
 		port_release();
@@ -119,11 +127,24 @@ void hv_log_guest(const char *fmt, ...)
 		hv_log("%s", note);
 	}
 	counts.guest_lines++;
+	emit("# tsx-hv: ", fmt, ap);
+	port_release();
+}
+
+void hv_log_guest(const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	emit("# tsx-hv: ", fmt, ap);
+	log_limited(&guest_budget, fmt, ap);
 	va_end(ap);
-	port_release();
+}
+
+void hv_log_mark(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_limited(&mark_budget, fmt, ap);
+	va_end(ap);
 }
 
 void hv_log_counts(struct log_counts *out)

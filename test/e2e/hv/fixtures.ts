@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareMedia } from '../../../src/scenario/boot.js';
 import { startMachine } from '../../../src/engines/start.js';
-import type { EngineMachine } from '../../../src/engines/machine.js';
-import { execRequest, parseExec, type AgentReady } from '../../../src/engines/agent-protocol.js';
+import type { CpuVendor, EngineMachine, EngineName } from '../../../src/engines/machine.js';
+import { execRequest, parseClock, parseExec, type AgentReady } from '../../../src/engines/agent-protocol.js';
 
 export const READY_TIMEOUT_MS = 240_000;
 
@@ -71,6 +71,9 @@ export interface BootOptions {
   extraArgs?: readonly string[];
   /** Guest CPUs (QEMU -smp); the engine's default when absent. */
   cpus?: number;
+  /** The engine (default QEMU) and, for Bochs, the CPU vendor (default Intel: VT-x). */
+  engine?: EngineName;
+  cpuVendor?: CpuVendor;
 }
 
 /** Boots the standard media (with or without the hypervisor) to the agent's ready line. */
@@ -81,11 +84,13 @@ export async function bootToAgent(t: Test, opts: BootOptions = {}): Promise<Boot
     firmware: opts.firmware ?? 'bios',
     ...(opts.extraArgs ? { extraArgs: opts.extraArgs } : {}),
     ...(opts.cpus ? { cpus: opts.cpus } : {}),
+    ...(opts.engine ? { engine: opts.engine } : {}),
+    ...(opts.cpuVendor ? { cpuVendor: opts.cpuVendor } : {}),
   });
   t.teardown(async () => {
     await m.kill();
   });
-  const { ready, bootMs } = await m.waitForReady(READY_TIMEOUT_MS);
+  const { ready, bootMs } = await withHvLogOnFailure(t, m, () => m.waitForReady(m.engine === 'qemu' ? READY_TIMEOUT_MS : m.timing.readyMs));
   return { m, ready, bootMs };
 }
 
@@ -234,4 +239,37 @@ export async function msrModule(): Promise<Buffer> {
     }
   }
   return readFileSync(cached);
+}
+
+/** An agent clock reading paired with the machine's real TSC of the same moment. */
+export interface MachineClockSample {
+  monoNs: bigint;
+  real: bigint;
+}
+
+/**
+ * The agent's `clock mark` (CLOCK_MONOTONIC, then the MARK hypercall) and the hypervisor's line
+ * for that mark: the machine's real TSC when the guest read its clock (docs/hypercall.md). Where
+ * the engine's time is not the host's (Bochs), speeds are measured against this.
+ */
+export async function machineClockSample(m: EngineMachine): Promise<MachineClockSample> {
+  const c = parseClock(await m.agent('clock mark', m.timing.agentMs * 2));
+  if (c.mark === undefined) throw new Error('the agent made no MARK hypercall (not under tsx-hv?)');
+  const re = new RegExp(`^# tsx-hv: mark ${c.mark} cpu \\d+ real (\\d+) virtual \\d+$`);
+  for (let i = 0; i < 600; i++) {
+    const line = m.hvLog.find((l) => re.test(l));
+    if (line) return { monoNs: c.monoNs, real: BigInt(re.exec(line)![1]!) };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no hypervisor line for mark ${c.mark}`);
+}
+
+/** The guest clock's rate against the machine's time over about `seconds` of host time. */
+export async function measureMachineSpeed(m: EngineMachine, seconds: number): Promise<{ speed: number; machineSeconds: number }> {
+  const a = await machineClockSample(m);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const b = await machineClockSample(m);
+  const hz = (await hvStatus(m)).tsc_hz as number;
+  const machineSeconds = Number(b.real - a.real) / hz;
+  return { speed: Number(b.monoNs - a.monoNs) / 1e9 / machineSeconds, machineSeconds };
 }

@@ -45,6 +45,7 @@ static const char *reason_name(uint32_t reason)
 	case EXIT_REASON_TRIPLE_FAULT: return "triple fault";
 	case EXIT_REASON_INIT: return "INIT";
 	case EXIT_REASON_NMI_WINDOW: return "NMI window";
+	case EXIT_REASON_PREEMPTION_TIMER: return "preemption timer";
 	case EXIT_REASON_CPUID: return "CPUID";
 	case EXIT_REASON_HLT: return "HLT";
 	case EXIT_REASON_RDTSC: return "RDTSC";
@@ -241,6 +242,10 @@ static void dispatch(struct cpu *c, struct vmx_cpu *x)
 	case EXIT_REASON_EPT_VIOLATION:
 		handle_ept_violation(c, x);
 		break;
+	case EXIT_REASON_PREEMPTION_TIMER:
+		/* The hypervisor's own wake-up (vmx_arm_preemption_timer): exit_finished polls. */
+		exit_count(c, EXIT_KIND_TIMER);
+		break;
 	default:
 		hv_panic("unexpected VM exit %u (%s), qualification %lx", x->exit_reason,
 			 reason_name(x->exit_reason), x->qualification);
@@ -385,6 +390,7 @@ void vmx_arch_run(struct cpu *c)
 				  x->exit_reason == EXIT_REASON_RDTSC ||
 					  x->exit_reason == EXIT_REASON_RDTSCP);
 		vmx_sync_tsc(c);
+		vmx_arm_preemption_timer();
 		if (vmx_enter(&c->regs, x->launched))
 			hv_panic("cpu %u: %s failed, VM-instruction error %lu", c->index,
 				 x->launched ? "VMRESUME" : "VMLAUNCH", vmread(VMCS_INSTRUCTION_ERROR));

@@ -253,7 +253,9 @@ void vmx_write_cr0(struct cpu *c, uint64_t value)
 }
 
 /* MOV to CR4 that changes CR4.VMXE: VMX is hidden from the guest, so setting it is #GP as on
- * a CPU without VMX; any other owned bit is stored with the fixed bits applied. */
+ * a CPU without VMX; any other owned bit is stored with the fixed bits applied. Under PAE
+ * paging (not long mode) a write that changes PAE, PGE, PSE or SMEP reloads the PDPTEs, as the
+ * CPU's own MOV to CR4 would (SDM vol. 3A, 4.4.1). */
 void vmx_write_cr4(struct cpu *c, uint64_t value)
 {
 	struct vmx_cpu *x = cpu_vmx(c);
@@ -261,7 +263,12 @@ void vmx_write_cr4(struct cpu *c, uint64_t value)
 		vmx_vcpu_inject_exception(c, X86_VECTOR_GP, true, 0);
 		return;
 	}
+	uint64_t old = vmread(VMCS_CR4_READ_SHADOW);
 	set_cr4(x, value);
+	if ((vmread(VMCS_GUEST_CR0) & CR0_PG) && (value & CR4_PAE) &&
+	    !(vmread(VMCS_GUEST_EFER) & EFER_LMA) &&
+	    ((value ^ old) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP)))
+		load_pdptes(c);
 	vmx_vcpu_skip_instruction(c, x->instruction_length);
 }
 

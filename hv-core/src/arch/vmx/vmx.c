@@ -18,6 +18,7 @@
 #include "tsc_scaling.h"
 #include "guest_time.h"
 #include "hvlib.h"
+#include "idle.h"
 #include "io_hooks.h"
 #include "log.h"
 #include "msr_policy.h"
@@ -52,6 +53,7 @@ extern const uint64_t boot_gdt[3];
 static uint32_t pin_controls, proc_controls, proc2_controls, exit_controls, entry_controls;
 static bool entry_ia32e_allowed;
 static bool tsc_scaling_offered; /* "use TSC offsetting" and "use TSC scaling" may be 1 */
+static unsigned preemption_shift; /* IA32_VMX_MISC[4:0], when the preemption timer is on */
 static uint8_t *msr_bitmap, *io_bitmaps;
 static struct spinlock maps_lock;
 
@@ -109,8 +111,10 @@ const char *vmx_arch_unsupported_reason(void)
 	/* Bit 0 of the pin controls is external-interrupt exiting. */
 	if ((why = control_word("pin-based", MSR_IA32_VMX_PINBASED_CTLS,
 				MSR_IA32_VMX_TRUE_PINBASED_CTLS, PIN_NMI_EXITING | PIN_VIRTUAL_NMIS,
-				0, 1u << 0, &pin_controls)))
+				PIN_PREEMPTION_TIMER, 1u << 0, &pin_controls)))
 		return why;
+	if (pin_controls & PIN_PREEMPTION_TIMER)
+		preemption_shift = VMX_MISC_PREEMPTION_SHIFT(rdmsr(MSR_IA32_VMX_MISC));
 	if ((why = control_word("processor-based", MSR_IA32_VMX_PROCBASED_CTLS,
 				MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
 				PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
@@ -161,6 +165,11 @@ const char *vmx_arch_unsupported_reason(void)
 		(rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32 & PROC2_USE_TSC_SCALING);
 	hv_log("VT-x: TSC scaling %s", tsc_scaling_offered ? "offered (zero-exit clock)" :
 							     "not offered: RDTSC exiting");
+	if (pin_controls & PIN_PREEMPTION_TIMER)
+		hv_log("VT-x: preemption timer (TSC / 2^%u): the hypervisor takes each CPU back every "
+		       "%u ms", preemption_shift, HV_WAKE_PERIOD_MS);
+	else
+		hv_log("VT-x: no preemption timer: the control port is read at the guest's exits only");
 	hv_log("VT-x: VMCS revision %x, controls pin %x proc %x proc2 %x exit %x entry %x",
 	       VMX_BASIC_REVISION(basic), pin_controls, proc_controls, proc2_controls,
 	       exit_controls, entry_controls);
@@ -369,6 +378,19 @@ void vmx_arch_cpu_init(struct cpu *c, uint64_t npt_root)
 bool vmx_tsc_scaling_offered(void)
 {
 	return tsc_scaling_offered;
+}
+
+/* The VMX-preemption timer (25.5.1) counts down from this value in VMX non-root operation and
+ * exits at zero (reason 52): the hypervisor gets the CPU back every HV_WAKE_PERIOD_MS of real
+ * time even while the guest makes no exit (a busy guest reading a hardware-scaled TSC, or one
+ * idling in MWAIT), for the control port, arming and statistics. Reloaded at every entry, so
+ * a guest that exits often never sees it ("save VMX-preemption timer value" is off). */
+void vmx_arm_preemption_timer(void)
+{
+	if (!(pin_controls & PIN_PREEMPTION_TIMER))
+		return;
+	uint64_t ticks = (tsc_hz() / 1000 * HV_WAKE_PERIOD_MS) >> preemption_shift;
+	vmwrite(VMCS_PREEMPTION_TIMER_VALUE, ticks > 0xFFFFFFFFull ? 0xFFFFFFFFull : ticks ? ticks : 1);
 }
 
 /* The path tsc_scaling_choose picks for this entry, programmed with as few VMWRITEs as the

@@ -21,6 +21,10 @@
 #define MSR_IA32_VMX_PROCBASED_CTLS 0x482u
 #define MSR_IA32_VMX_EXIT_CTLS 0x483u
 #define MSR_IA32_VMX_ENTRY_CTLS 0x484u
+#define MSR_IA32_VMX_MISC 0x485u
+/* IA32_VMX_MISC[4:0]: the VMX-preemption timer counts down by 1 each time TSC bit X changes
+ * (SDM vol. 3C, A.6, 25.5.1). */
+#define VMX_MISC_PREEMPTION_SHIFT(misc) ((unsigned)((misc) & 0x1F))
 #define MSR_IA32_VMX_CR0_FIXED0 0x486u
 #define MSR_IA32_VMX_CR0_FIXED1 0x487u
 #define MSR_IA32_VMX_CR4_FIXED0 0x488u
@@ -87,6 +91,7 @@
 #define VMCS_GUEST_ES_LIMIT 0x4800u
 #define VMCS_GUEST_LDTR_LIMIT 0x480Cu
 #define VMCS_GUEST_TR_LIMIT 0x480Eu
+#define VMCS_PREEMPTION_TIMER_VALUE 0x482Eu
 #define VMCS_GUEST_GDTR_LIMIT 0x4810u
 #define VMCS_GUEST_IDTR_LIMIT 0x4812u
 #define VMCS_GUEST_ES_AR 0x4814u
@@ -142,6 +147,7 @@
 /* Pin-based controls (24.6.1, table 24-5). */
 #define PIN_NMI_EXITING (1u << 3)
 #define PIN_VIRTUAL_NMIS (1u << 5)
+#define PIN_PREEMPTION_TIMER (1u << 6)
 /* Primary processor-based controls (24.6.2, table 24-6). */
 #define PROC_INTERRUPT_WINDOW (1u << 2)
 #define PROC_USE_TSC_OFFSETTING (1u << 3)
@@ -218,6 +224,7 @@
 #define EXIT_REASON_EPT_MISCONFIG 49
 #define EXIT_REASON_INVEPT 50
 #define EXIT_REASON_RDTSCP 51
+#define EXIT_REASON_PREEMPTION_TIMER 52
 #define EXIT_REASON_INVVPID 53
 #define EXIT_REASON_XSETBV 55
 #define EXIT_REASON_VMFUNC 59
@@ -250,7 +257,10 @@
 #define CR0_NW (1ull << 29)
 #define CR0_CD (1ull << 30)
 #define CR0_PG (1ull << 31)
+#define CR4_PSE (1ull << 4)
 #define CR4_PAE (1ull << 5)
+#define CR4_PGE (1ull << 7)
+#define CR4_SMEP (1ull << 20)
 #define CR4_VMXE (1ull << 13)
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
@@ -305,6 +315,8 @@ int vmx_enter(struct guest_regs *regs, int launched);
  * or RDTSC exiting) and programs the controls, multiplier and offset. Call last before
  * entering; vmx_tsc_exited after the exit. */
 void vmx_sync_tsc(struct cpu *c);
+/* Loads the VMX-preemption timer for the next entry, where the CPU has one (vmx.c). */
+void vmx_arm_preemption_timer(void);
 /* The CPU offers "use TSC offsetting" and "use TSC scaling" (25.3, A.3.2, A.3.3). */
 bool vmx_tsc_scaling_offered(void);
 /* Guest CR0/CR4 writes that the guest/host masks send to the hypervisor (vcpu.c). */
