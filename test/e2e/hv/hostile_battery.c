@@ -3,7 +3,7 @@
  * into the guest through the agent). Every case runs in its own forked child; the same binary
  * runs on the baseline (no hypervisor) and under tsx-hv, and the host compares the lines.
  *
- *   battery tsc|vmmcall|port|io|msr   one line per case: NAME <tab> SHAPE <tab> VALUE <tab> TAG
+ *   battery tsc|vmmcall|vmx|port|io|msr   one line per case: NAME <tab> SHAPE <tab> VALUE <tab> TAG
  *   battery GROUP baseline            the same, without the accesses that abort QEMU's 16550
  *   battery GROUP [baseline] FIRST [COUNT]   only those cases (numbered from 0 in the group)
  *   battery hcall FN RBX RCX [user|as-started]   one `outl %eax, $0xe4` hypercall (ABI v2
@@ -581,6 +581,70 @@ static void vmmcall_group(void)
 	}
 }
 
+/* VT-x's instructions, which tsx-hv hides (CPUID.1:ECX.VMX clear, CR4.VMXE refused). Outside
+ * VMX operation every one is #UD (SDM vol. 3C, 31.3, each instruction's "Operation": CR4.VMXE = 0
+ * or "not in VMX operation" raises #UD before any other check), at any CPL; VMFUNC is #UD outside
+ * VMX non-root operation, GETSEC with CR4.SMXE = 0. In VMX non-root operation VMCALL and the VMCS
+ * instructions cause a VM exit instead, whatever the CPL (SDM vol. 3C, 26.1.2), so the hypervisor
+ * must give the #UD itself, and VMCALL is tsx-hv's hypercall under VT-x: from CPL 3 it must do
+ * nothing but #UD. The memory operands point anywhere: #UD comes before any access. On an AMD
+ * CPU all of them are #UD as well (VMCALL too: AMD's hypercall is VMMCALL). */
+static void vmx_group(void)
+{
+	static const struct {
+		const char *name;
+		u64 rax;
+		int user;
+	} calls[] = {
+		{ "vmcall user, RAX without the magic", 0x12345678, 1 },
+		{ "vmcall user, magic|PROBE", HC_MAGIC | 0, 1 },
+		{ "vmcall user, magic|SET_SPEED 7/1", HC_MAGIC | 2, 1 },
+		{ "vmcall user, magic|ARM", HC_MAGIC | 3, 1 },
+		{ "vmcall root, magic|PROBE", HC_MAGIC | 0, 0 },
+		{ "vmcall root, magic|SET_SPEED 7/1", HC_MAGIC | 2, 0 },
+		{ "vmcall root, magic|99", HC_MAGIC | 99, 0 },
+	};
+	for (unsigned k = 0; k < sizeof(calls) / sizeof(calls[0]); k++) {
+		memset(&ic, 0, sizeof(ic));
+		ic.user = calls[k].user;
+		ic.rax = calls[k].rax;
+		ic.rbx = 7;
+		ic.rcx = 1;
+		ic.set_regs = R_RAX | R_RBX | R_RCX;
+		insn(calls[k].name, "0f 01 c1", 0);
+	}
+	memset(&ic, 0, sizeof(ic));
+	ic.user = 1;
+	ic.split = 1;
+	ic.rax = HC_MAGIC | 2;
+	ic.rbx = 7;
+	ic.rcx = 1;
+	ic.set_regs = R_RAX | R_RBX | R_RCX;
+	insn("vmcall user, magic|SET_SPEED 7/1, split 1|2", "0f 01 c1", 0);
+	static const struct {
+		const char *name, *bytes;
+	} vmx[] = {
+		{ "vmxon [rax]", "f3 0f c7 30" },   { "vmptrld [rax]", "0f c7 30" },
+		{ "vmclear [rax]", "66 0f c7 30" }, { "vmptrst [rax]", "0f c7 38" },
+		{ "vmread rax, rbx", "0f 78 d8" },  { "vmwrite rbx, rax", "0f 79 d8" },
+		{ "vmlaunch", "0f 01 c2" },	    { "vmresume", "0f 01 c3" },
+		{ "vmxoff", "0f 01 c4" },	    { "vmfunc", "0f 01 d4" },
+		{ "invept rax, [rbx]", "66 0f 38 80 03" },
+		{ "invvpid rax, [rbx]", "66 0f 38 81 03" },
+		{ "getsec", "0f 37" },
+	};
+	static char name[64];
+	for (int user = 0; user < 2; user++)
+		for (unsigned k = 0; k < sizeof(vmx) / sizeof(vmx[0]); k++) {
+			struct sb n = { name, 0, sizeof(name) };
+			sb_put(&n, vmx[k].name);
+			sb_put(&n, user ? " user" : " root");
+			memset(&ic, 0, sizeof(ic));
+			ic.user = user;
+			insn(name, vmx[k].bytes, 0);
+		}
+}
+
 /* ------------------------------------------ the privileged hypercall port 0xE4 ------- */
 
 static void port_group(void)
@@ -970,7 +1034,20 @@ static void msr_group(void)
 	msr_case("apic_base write unchanged", MSR_APIC_BASE, 1, 0);
 	msr_case("apic_base set reserved bit 9", MSR_APIC_BASE, 2, 1ul << 9);
 	msr_case("apic_base set reserved bit 63", MSR_APIC_BASE, 2, 1ul << 63);
-	msr_case("apic_base set x2APIC enable (bit 10)", MSR_APIC_BASE, 2, 1ul << 10);
+	/* Where the CPU offers x2APIC (CPUID.1:ECX[21]: Bochs's Intel models), setting the enable
+	 * bit is a real switch to x2APIC mode: the xAPIC page the kernel drives stops answering
+	 * and the guest loses its timer (and x2APIC -> xAPIC cannot be written back directly,
+	 * SDM vol. 3A, 10.12.5), so the case is only run where the CPU hides x2APIC and the write
+	 * must be #GP (tsx-hv hides it on both vendors). */
+	u32 a = 1, b, c = 0, d;
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+	if (c & (1u << 21)) {
+		if (case_selected()) {
+			put("apic_base set x2APIC enable (bit 10)");
+			put("\tnot-run: the CPU offers x2APIC (a real mode switch)\t-\t-\n");
+		}
+	} else
+		msr_case("apic_base set x2APIC enable (bit 10)", MSR_APIC_BASE, 2, 1ul << 10);
 	msr_case("tsc_adjust read", MSR_TSC_ADJUST, 0, 0);
 	msr_case("tsc_adjust write unchanged", MSR_TSC_ADJUST, 1, 0);
 	msr_case("tsc_deadline read", MSR_TSC_DEADLINE, 0, 0);
@@ -1025,6 +1102,8 @@ int battery_main(long argc, char **argv)
 		tsc_group();
 	else if (streq(argv[1], "vmmcall"))
 		vmmcall_group();
+	else if (streq(argv[1], "vmx"))
+		vmx_group();
 	else if (streq(argv[1], "port")) {
 		run_case("hcport user ioperm/iopl", try_ioperm, 0);
 		run_case("user RFLAGS.IOPL", user_iopl, 0);
