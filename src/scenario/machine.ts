@@ -65,6 +65,8 @@ export interface SleepCheck {
   scaledSeconds: number;
   /** Which of the two models the host duration is closer to. */
   behaved: 'scaled' | 'unchanged';
+  /** What "host seconds" were timed in: the host's clock, or the machine's own (engines other than QEMU). Default host. */
+  timeBase?: 'host' | 'machine';
 }
 
 /** One agent request or control command under QEMU; slower engines get EngineTiming.scale times this. */
@@ -294,6 +296,7 @@ export class Machine<E extends EngineLike = EngineLike> {
       guestSeconds: Number(after.monoNs - before.monoNs) / 1e9,
       scaledSeconds,
       behaved: closer ? 'scaled' : 'unchanged',
+      timeBase: this.usesMachineTime() ? 'machine' : 'host',
     };
   }
 
@@ -331,7 +334,7 @@ export class Machine<E extends EngineLike = EngineLike> {
 /** Judge a sleep check against an expectation; `report` never fails (informational). */
 export function judgeSleep(c: SleepCheck, expect: SleepExpectation, tolerancePct: number): { status: 'pass' | 'fail' | 'info'; message: string } {
   const facts =
-    `sleep ${c.seconds} at ${c.speed}x took ${c.hostSeconds.toFixed(3)} s of host time ` +
+    `sleep ${c.seconds} at ${c.speed}x took ${c.hostSeconds.toFixed(3)} s of ${c.timeBase ?? 'host'} time ` +
     `(scaled would be ${c.scaledSeconds.toFixed(3)} s; sleeps ran at ${(c.seconds / Math.max(c.hostSeconds, 1e-3)).toFixed(2)}x); ` +
     `the guest clock advanced ${c.guestSeconds.toFixed(3)} s`;
   if (expect === 'report') {

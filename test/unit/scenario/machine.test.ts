@@ -34,6 +34,8 @@ t.test('sleep checks: report is informational and names the limitation only when
   t.equal(r.status, 'info');
   t.match(r.message, /sleep 4 at 10x took 4\.100 s of host time \(scaled would be 0\.400 s; sleeps ran at 0\.98x\); the guest clock advanced 41\.000 s — sleeps did not shrink: guest timers fired in real time \(known limitation\)$/);
   t.notMatch(judgeSleep(check({ hostSeconds: 0.45, behaved: 'scaled' }), 'report', 15).message, /limitation/);
+  // Under Bochs the duration is the machine's own time, and the message says so.
+  t.match(judgeSleep(check({ hostSeconds: 0.41, timeBase: 'machine' }), 'scaled', 15).message, /^sleep 4 at 10x took 0\.410 s of machine time \(/);
   t.equal(judgeSleep(check({}), 'unchanged', 15).status, 'pass');
   t.equal(judgeSleep(check({}), 'scaled', 15).status, 'fail');
   t.match(judgeSleep(check({}), 'scaled', 15).message, /expected scaled \(0\.400 s ±15%\), off by 925\.0%/);
@@ -54,6 +56,7 @@ t.test("on an engine with its own time (Bochs) speeds and sleeps are timed by th
   const sl = await m.sleepCheck(0.3);
   t.equal(sl.behaved, 'unchanged', 'a real sleep takes real (machine) time');
   t.ok(sl.hostSeconds > 0.2 && sl.hostSeconds < 2, `timed in machine time: ${sl.hostSeconds}`);
+  t.equal(sl.timeBase, 'machine');
   const silent = new Machine({ hvLog: [], engine: 'bochs', waitFor: (p, ms) => e.waitFor(p, ms), agent: (c, ms) => e.agent(c, ms), sendKeys: (k) => e.sendKeys(k), powerOff: () => e.powerOff(), kill: () => e.kill(), control: async () => 'ok {"speed":"1/1"}' });
   await t.rejects(silent.tscHz(), /no tsc_hz/);
   await m.powerOff();
