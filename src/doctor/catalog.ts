@@ -12,7 +12,7 @@
 export type PackageFamily = 'debian' | 'fedora' | 'suse' | 'arch';
 
 /** What needs a tool: a tsx-hv command, or a developer script (`npm ...`). Only commands that exist. */
-export type Need = 'build' | 'run' | 'test' | 'flash' | 'provision' | 'doctor' | 'npm ci' | 'npm test' | 'npm run bench:vtime';
+export type Need = 'build' | 'run' | 'test' | 'ctl' | 'flash' | 'provision' | 'doctor' | 'npm ci' | 'npm test' | 'npm run bench:vtime';
 
 export interface ToolSpec {
   /** The name users know it by (and the key in doctor's JSON); for programs, the name modules run it by. */
@@ -318,6 +318,14 @@ export const TOOLS = [
     programs: ['qemu-storage-daemon'],
     versionArgs: ['--version'],
     versionPattern: /qemu-storage-daemon version (\S+)/,
+  },
+  {
+    name: 'stty',
+    purpose: 'sets a serial device to the hypervisor port\'s 115200 baud, raw (`ctl --port`: a real machine\'s control port over a serial cable)',
+    neededBy: ['ctl'],
+    packages: { debian: 'coreutils', fedora: 'coreutils', suse: 'coreutils', arch: 'coreutils' },
+    programs: ['stty'],
+    versionArgs: ['--version'],
   },
   {
     name: 'chroot',
