@@ -1,4 +1,4 @@
-import { TsxHvError } from '../errors.js';
+import { ToolFailedError, TsxHvError } from '../errors.js';
 import { run } from '../util/run.js';
 import { TOOLS, type PackageFamily } from './catalog.js';
 import type { HostDistribution } from './distro.js';
@@ -72,7 +72,7 @@ function shellQuote(arg: string): string {
  * for a password on the terminal). The package manager's output goes to stderr so that stdout
  * stays one JSON document under --json. Other distributions: a TsxHvError carrying the command.
  */
-export async function installPackages(plan: InstallPlan, opts: { uid?: number } = {}): Promise<void> {
+export async function installPackages(plan: InstallPlan, opts: { uid?: number; lockWaitMs?: number } = {}): Promise<void> {
   if (plan.commands.length === 0) return;
   const uid = opts.uid ?? process.getuid?.() ?? -1;
   const asRoot = uid === 0;
@@ -89,12 +89,35 @@ export async function installPackages(plan: InstallPlan, opts: { uid?: number } 
   }
   for (const argv of plan.commands) {
     // argv is an apt-get command line (manager 'apt-get'); under sudo, env passes the variable on.
-    await run(sudo ?? 'apt-get', sudo ? ['env', 'DEBIAN_FRONTEND=noninteractive', ...argv] : argv.slice(1), {
-      env: { DEBIAN_FRONTEND: 'noninteractive' },
-      stdin: sudo ? 'inherit' : 'ignore',
-      stdout: ['pipe', 2],
-      stderr: ['pipe', 'inherit'],
-      hint: `the command was: ${formatInstallCommand(plan, asRoot)}`,
-    });
+    const once = (): Promise<unknown> =>
+      run(sudo ?? 'apt-get', sudo ? ['env', 'DEBIAN_FRONTEND=noninteractive', ...argv] : argv.slice(1), {
+        env: { DEBIAN_FRONTEND: 'noninteractive' },
+        stdin: sudo ? 'inherit' : 'ignore',
+        stdout: ['pipe', 2],
+        stderr: ['pipe', 'inherit'],
+        hint: `the command was: ${formatInstallCommand(plan, asRoot)}`,
+      });
+    await whileAptLocked(once, opts.lockWaitMs ?? APT_LOCK_TIMEOUT_S * 1000);
+  }
+}
+
+/** apt-get's message when another apt (unattended-upgrades, a second `doctor --install`) holds a lock. */
+export const APT_LOCKED = /Could not get lock|Unable to lock directory|Unable to acquire the dpkg frontend lock/;
+
+/**
+ * Runs `attempt` again while it fails because another apt holds a lock, for up to `waitMs`:
+ * DPkg::Lock::Timeout makes apt-get wait for the dpkg lock, but `apt-get update` gives up at once
+ * on the lists lock (/var/lib/apt/lists/lock), e.g. while another update runs. Other failures,
+ * and a lock still held after `waitMs`, are thrown as they came.
+ */
+export async function whileAptLocked<T>(attempt: () => Promise<T>, waitMs: number, pauseMs = 2000): Promise<T> {
+  const end = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!(e instanceof ToolFailedError) || !APT_LOCKED.test(e.stderrTail) || Date.now() + pauseMs > end) throw e;
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
   }
 }

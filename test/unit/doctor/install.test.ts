@@ -1,8 +1,8 @@
 import t from 'tap';
 import { TOOLS } from '../../../src/doctor/catalog.js';
 import type { HostDistribution } from '../../../src/doctor/distro.js';
-import { formatInstallCommand, installCommands, installPackages, planInstall } from '../../../src/doctor/install.js';
-import { TsxHvError } from '../../../src/errors.js';
+import { formatInstallCommand, installCommands, installPackages, planInstall, whileAptLocked } from '../../../src/doctor/install.js';
+import { ToolFailedError, TsxHvError } from '../../../src/errors.js';
 import { runProgram as run } from '../../../src/util/run.js';
 
 const debian: HostDistribution = { id: 'debian', name: 'Debian GNU/Linux 12 (bookworm)', family: 'debian' };
@@ -100,4 +100,31 @@ t.test('an apt-get failure names apt-get and the command', { skip: process.getui
   t.equal(err.code, 'TOOL_FAILED');
   t.match(err.message, /apt-get failed \(exit 100\)[^]*Unable to locate package tsx-hv-no-such-package/);
   t.match(err.hint, /^the command was: DEBIAN_FRONTEND=noninteractive apt-get .* install .*tsx-hv-no-such-package$/);
+});
+
+t.test('a lock another apt holds is waited for; other failures are not', async (t) => {
+  const locked = new ToolFailedError('apt-get', 100, 'E: Could not get lock /var/lib/apt/lists/lock. It is held by process 2664 (apt-get)\nE: Unable to lock directory /var/lib/apt/lists/');
+  let calls = 0;
+  t.equal(await whileAptLocked(async () => (++calls < 3 ? Promise.reject(locked) : 'done'), 1000, 10), 'done');
+  t.equal(calls, 3, 'tried until the lock was free');
+  calls = 0;
+  const other = new ToolFailedError('apt-get', 100, 'E: Unable to locate package x');
+  await t.rejects(whileAptLocked(async () => (++calls, Promise.reject(other)), 1000, 10), other);
+  t.equal(calls, 1, 'any other failure at once');
+  calls = 0;
+  await t.rejects(whileAptLocked(async () => (++calls, Promise.reject(locked)), 50, 10), locked);
+  t.ok(calls >= 2 && calls <= 6, `a lock held past the wait is the error (${calls} tries)`);
+});
+
+t.test('as root: apt-get update waits while another process holds the lists lock', { skip: process.getuid?.() !== 0 && 'needs root' }, async (t) => {
+  // apt takes /var/lib/apt/lists/lock with fcntl (F_SETLK); python's lockf is the same lock.
+  // Held for 4 s: `apt-get update` fails at once meanwhile (DPkg::Lock::Timeout does not cover
+  // it), and installPackages must try again until it is free.
+  const holder = (await import('node:child_process')).spawn('python3', ['-c', 'import fcntl,sys,time\nf=open("/var/lib/apt/lists/lock","w")\nfcntl.lockf(f,fcntl.LOCK_EX)\nprint("held",flush=True)\ntime.sleep(4)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((r) => holder.stdout.once('data', () => r()));
+  const started = Date.now();
+  const plan = { ...planInstall([], debian), manager: 'apt-get' as const, packages: ['cpio'], commands: installCommands('apt-get', ['cpio']).slice(0, 1) };
+  await installPackages(plan);
+  const s = (Date.now() - started) / 1000;
+  t.ok(s >= 3, `apt-get update ran once the lock was released (${s.toFixed(1)} s)`);
 });
