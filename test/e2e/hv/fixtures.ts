@@ -198,12 +198,14 @@ export function buildGuestProgram(source: string): Buffer {
 export async function installGuestFile(m: EngineMachine, path: string, data: Buffer, mode = 0o755): Promise<void> {
   const b64 = data.toString('base64');
   const CHUNK = 40_000;
-  await guestExec(m, `rm -f ${path}.b64`);
+  // Slower engines (Bochs) get their own agent budget, never less than a minute.
+  const ms = Math.max(60_000, m.timing.agentMs * 2);
+  await guestExec(m, `rm -f ${path}.b64`, ms);
   for (let i = 0; i < b64.length; i += CHUNK) {
-    const r = await guestExec(m, `echo ${b64.slice(i, i + CHUNK)} >> ${path}.b64`);
+    const r = await guestExec(m, `echo ${b64.slice(i, i + CHUNK)} >> ${path}.b64`, ms);
     if (r.exit !== 0) throw new Error(`writing ${path} into the guest failed: ${r.out}`);
   }
-  const r = await guestExec(m, `base64 -d ${path}.b64 > ${path} && rm ${path}.b64 && chmod ${mode.toString(8)} ${path} && wc -c < ${path}`);
+  const r = await guestExec(m, `base64 -d ${path}.b64 > ${path} && rm ${path}.b64 && chmod ${mode.toString(8)} ${path} && wc -c < ${path}`, ms);
   if (r.exit !== 0 || Number(r.out.trim()) !== data.length) throw new Error(`installing ${path} in the guest failed: ${r.out}`);
 }
 

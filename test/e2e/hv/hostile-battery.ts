@@ -178,8 +178,10 @@ export async function recordBaseline(t: Test, m: EngineMachine): Promise<{ batte
   t.equal(user.exit, 139, 'unprivileged OUT 0xE4 is SIGSEGV on the baseline');
   // The baseline has a real UART at 0x2F8 (the hypervisor port's wire): the OUTS marker reaches
   // it. QEMU sends every byte; Bochs's 16550 (FIFO off once Linux closed the port) keeps only
-  // the bytes written while the transmitter was free, so a few arrive. A newline ends the line.
-  await guestExec(m, `printf '\\n${BATTERY_END}\\n' > /dev/ttyS1`, m.timing.agentMs * 2);
+  // the bytes written while the transmitter was free, so a few arrive. A newline ends the line
+  // (raw OUTs: a write through /dev/ttyS1 can hang after the battery, see hostile_battery.c).
+  const end = await guestExec(m, '/tmp/battery wire-end', m.timing.agentMs * 2);
+  t.equal(end.exit, 0, 'the end marker went out on the wire');
   await new Promise((r) => setTimeout(r, 500 * m.timing.scale));
   const leaked = strayLines(m.hvLog.slice(from));
   t.comment(`on the baseline's wire during the battery: ${JSON.stringify(leaked)}`);
@@ -202,8 +204,8 @@ export function strayLines(lines: readonly string[]): string[] {
  * Under tsx-hv at 60x (armed by the caller): runs the battery and judges every case against the
  * baseline and the rules for `vendor`; then the hypervisor must answer, be unchanged and alive.
  */
-export async function judgeUnderHypervisor(t: Test, m: EngineMachine, vendor: CpuVendor, baselineName: string, baseline: Battery, baselineMarker: boolean): Promise<void> {
-  await prepareGuest(t, m);
+export async function judgeUnderHypervisor(t: Test, m: EngineMachine, vendor: CpuVendor, baselineName: string, baseline: Battery, baselineMarker: boolean, opts: { prepared?: boolean } = {}): Promise<void> {
+  if (!opts.prepared) await prepareGuest(t, m);
   const from = m.hvLog.length;
   const hv = await withHvLogOnFailure(t, m, () => runBattery(m, false));
 
