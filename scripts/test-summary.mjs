@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Closing lines of `npm test`, after tap has passed:
+// Closing lines of `npm test`, whether tap passed or not (CI shows only the tail of the log, so
+// a failure must be named here, not only somewhere in 50,000 lines of TAP):
+// - every failing test, as "not ok: FILE > parent > name", with its first diagnostic line;
 // - modules whose own coverage is under the .taprc bar (tap enforces the bar on the total of all
 //   mapped modules; this names the modules that pull it down; see docs/testing.md);
 // - one plain line "tap: N passed, N failed, N skipped" counting the top-level tests of every
@@ -20,17 +22,43 @@ function* walk(dir) {
 }
 
 const counts = { passed: 0, failed: 0, skipped: 0 };
+const failures = [];
 if (existsSync(resultsDir)) {
   for (const file of walk(resultsDir)) {
     const testFile = relative(resultsDir, file).replace(/\.tap$/, '');
     if (!existsSync(join(root, testFile))) continue; // results of a test file that no longer exists
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    // The names of the enclosing subtests, by indentation (tap indents a child by 4 spaces).
+    const path = [];
+    lines.forEach((line, i) => {
+      const sub = /^(\s*)# Subtest: (.*)$/.exec(line);
+      if (sub) {
+        const depth = sub[1].length / 4;
+        path.length = depth;
+        path[depth] = sub[2];
+        return;
+      }
+      const nested = /^(\s*)not ok \d+ - (.*)$/.exec(line);
+      if (nested && !/#\s*(SKIP|TODO)\b/i.test(line)) {
+        const depth = nested[1].length / 4;
+        const name = path.slice(0, depth).filter(Boolean).concat(nested[2].replace(/\s*# time=.*$/, '')).join(' > ');
+        // The found/wanted values or the diff's two sides from the YAML block that follows.
+        const block = [];
+        for (const l of lines.slice(i + 1)) {
+          if (/^\s*\.\.\.$/.test(l) || /^\s*(not )?ok \d+/.test(l)) break;
+          const v = /^\s*(found|wanted|message): (.*)$/.exec(l) ?? /^\s*([-+])(?![-+]{2})(.+)$/.exec(l);
+          if (v && block.length < 4) block.push(`${v[1] === '-' ? 'wanted' : v[1] === '+' ? 'found' : v[1]} ${v[2].trim()}`);
+        }
+        // A parent's "not ok" comes after its children's: name only the innermost failures.
+        if (!failures.some((f) => f.file === testFile && f.name.startsWith(`${name} > `)))
+          failures.push({ file: testFile, name, detail: block.join(', ') });
+      }
       const m = /^(not )?ok \d+/.exec(line);
-      if (!m) continue;
+      if (!m) return;
       if (/#\s*(SKIP|TODO)\b/i.test(line)) counts.skipped++;
       else if (m[1]) counts.failed++;
       else counts.passed++;
-    }
+    });
   }
 }
 
@@ -52,5 +80,6 @@ if (report.status === 0 && existsSync(summaryFile)) {
   }
 }
 
+for (const f of failures) console.log(`not ok: ${f.file} > ${f.name}${f.detail ? ` (${f.detail})` : ''}`);
 console.log(`tap: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
 process.exitCode = counts.failed > 0 ? 1 : 0;
