@@ -4,6 +4,7 @@ import type { Output } from './output.js';
 import { provision, revertProvision, type ProvisionReport, type RevertReport } from '../provision/provision.js';
 import { pauseAfterFromEnv } from '../provision/test-hooks.js';
 import { untilAborted } from '../util/abort.js';
+import { checkHypervisorFlags } from '../provision/action-hypervisor.js';
 import type { Change } from '../provision/types.js';
 import { interruptOnSignals } from './interrupt.js';
 
@@ -54,6 +55,12 @@ export const registerProvision: Register = (program, output) => {
     .option('--agent', 'install and enable the tsx-hv guest agent and its systemd unit')
     .option('--agent-binary <file>', 'agent binary to install (default: build it from images/agent)')
     .option('--agent-unit <file>', 'agent unit file (default: images/agent/tsx-hv-agent.service)')
+    .option('--agent-console [tty]', 'also serve the agent protocol on a serial port (default ttyS0), for tsx-hv run/test against this system')
+    .option('--hypervisor', 'add a GRUB entry to the target\'s disk that boots the installed kernel under the tsx-hv hypervisor (Debian-family GRUB)')
+    .option('--trial', 'with --hypervisor: boot that entry once, at the next boot only (grub-reboot)')
+    .option('--default', 'with --hypervisor: make that entry the default (GRUB_DEFAULT=tsx-hv)')
+    .option('--hv-args <args>', 'with --hypervisor: more hypervisor arguments (after serial=0x2f8 grace=0)')
+    .option('--hypervisor-image <file>', 'with --hypervisor: the hypervisor image (default: build/hv-core/tsx-hv.elf)')
     .option('-i, --identity <file>', 'ssh private key (ssh targets; default: your keys and agent)')
     .addOption(new Option('-o, --ssh-option <option>', 'extra ssh -o option, e.g. StrictHostKeyChecking=accept-new (repeatable)').argParser(collect).default([]))
     .option('--reboot', 'live targets: reboot after provisioning and wait for the host')
@@ -64,10 +71,12 @@ export const registerProvision: Register = (program, output) => {
 Examples:
   $ tsx-hv provision dir:/mnt/root --dry-run
   $ tsx-hv provision image:disk.qcow2 --agent
+  $ tsx-hv provision image:disk.raw --agent --hypervisor --trial
+  $ tsx-hv provision ssh://root@lab-17 --hypervisor --default
   $ tsx-hv provision ssh://root@lab-17 --reboot --verify --json
   $ tsx-hv provision --revert image:disk.qcow2`,
     )
-    .action(async (spec: string, o: { dryRun?: boolean; revert?: boolean; append: string[]; extremeSpeeds?: boolean; agent?: boolean; agentBinary?: string; agentUnit?: string; identity?: string; sshOption: string[]; reboot?: boolean; verify?: boolean }) => {
+    .action(async (spec: string, o: { dryRun?: boolean; revert?: boolean; append: string[]; extremeSpeeds?: boolean; agent?: boolean; agentBinary?: string; agentUnit?: string; identity?: string; sshOption: string[]; reboot?: boolean; verify?: boolean; agentConsole?: string | boolean; hypervisor?: boolean; trial?: boolean; default?: boolean; hvArgs?: string; hypervisorImage?: string }) => {
       const out = output();
       const ssh = { identity: o.identity, options: o.sshOption };
       if (o.revert) {
@@ -76,7 +85,10 @@ Examples:
         else printRevert(out, r);
         return;
       }
-      const agent = o.agent || o.agentBinary || o.agentUnit ? { binary: o.agentBinary, unit: o.agentUnit } : false;
+      checkHypervisorFlags({ hypervisor: o.hypervisor || o.hypervisorImage !== undefined, trial: o.trial, makeDefault: o.default, hvArgs: o.hvArgs });
+      const agentConsole = o.agentConsole === undefined ? undefined : o.agentConsole === true ? 'ttyS0' : String(o.agentConsole);
+      const agent = o.agent || o.agentBinary || o.agentUnit || agentConsole ? { binary: o.agentBinary, unit: o.agentUnit, console: agentConsole } : false;
+      const hypervisor = o.hypervisor || o.hypervisorImage ? { image: o.hypervisorImage, hvArgs: o.hvArgs, trial: o.trial, makeDefault: o.default } : false;
       const pauseAfter = pauseAfterFromEnv(process.env);
       const interrupt = interruptOnSignals(process.stderr, 'rolling back what this run changed');
       try {
@@ -85,7 +97,7 @@ Examples:
           process.stderr.write(`test hook: paused after ${applied} operations; waiting for SIGINT or SIGTERM\n`);
           await untilAborted(interrupt.signal);
         };
-        const r = await provision({ target: spec, append: o.append, extremeSpeeds: o.extremeSpeeds, agent, dryRun: o.dryRun, ssh, reboot: o.reboot, verify: o.verify, signal: interrupt.signal, afterOperation });
+        const r = await provision({ target: spec, append: o.append, extremeSpeeds: o.extremeSpeeds, agent, hypervisor, dryRun: o.dryRun, ssh, reboot: o.reboot, verify: o.verify, signal: interrupt.signal, afterOperation });
         if (out.json) out.document(r);
         else printReport(out, r);
       } finally {

@@ -63,9 +63,10 @@ async function test(out: Output, flags: TestFlags): Promise<void> {
     const cpus = flags.cpus === undefined ? undefined : positive('--cpus', flags.cpus, true);
     if (cpus !== undefined && cpus > MAX_CPUS) throw new UsageError(`--cpus must be at most ${MAX_CPUS}, not ${cpus}`);
     scenarios.unshift(builtinScenario(parseSpeed(flags.speed ?? '60'), { tolerancePct, machine: { ...engine, ...(cpus === undefined ? {} : { cpus }) } }));
-  } else if (flags.engine !== undefined || flags.cpu !== undefined || flags.ips !== undefined) {
-    throw new UsageError('--engine, --cpu and --ips choose the built-in scenario\'s machine; scenario files set machine.engine, machine.cpu and machine.ips', 'add --speed N, or set them in the file');
+  } else if (flags.engine !== undefined || flags.cpu !== undefined || flags.ips !== undefined || flags.disk !== undefined || flags.bootDisk) {
+    throw new UsageError('--engine, --cpu, --ips, --disk and --boot-disk choose the built-in scenario\'s machine; scenario files set machine.engine, machine.cpu, machine.ips, machine.disks and machine.boot', 'add --speed N, or set them in the file');
   }
+  if (flags.bootDisk && flags.media) throw new UsageError('a machine that boots its disk (--boot-disk) has no media', 'drop --media');
   if (flags.media) for (const s of scenarios) s.machine.media ??= flags.media;
   // Build progress (a first build downloads a kernel and compiles): on the terminal, else with --verbose.
   const terminal = out.terminal;
@@ -108,6 +109,7 @@ Examples:
   $ tsx-hv test --speed 1/10 --json           slow-down, one JSON document on stdout
   $ tsx-hv test --speed 60 --cpus 4           the same on a 4-CPU guest (every CPU under the hypervisor)
   $ tsx-hv test --speed 60 --engine bochs     the same on an emulated Intel VT-x CPU (Bochs; slow)
+  $ tsx-hv test --speed 60 --disk debian.raw --boot-disk   an installed system's own GRUB entry (provision --hypervisor)
   $ tsx-hv test --scenario scenarios/speed-ladder.yaml --junit report.xml
   $ tsx-hv test --validate --scenario my.yaml`,
     )

@@ -47,6 +47,13 @@ export interface MachineOptions {
   engine?: EngineName;
   /** Boot media: an ISO (CD) or a raw disk image. Default: build/media/tsx-hv.iso. */
   media?: string;
+  /**
+   * The machine's own disks (raw or .qcow2 images), attached writable after the media (QEMU
+   * only). Copy an image first to keep the original.
+   */
+  disks?: readonly string[];
+  /** 'disk': no media; the machine boots its first disk's own boot loader. Default 'media'. */
+  boot?: 'media' | 'disk';
   /** Guest memory in QEMU syntax (default 512M). */
   memory?: string;
   cpus?: number;

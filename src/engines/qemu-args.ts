@@ -24,7 +24,10 @@ export interface QemuPaths {
 }
 
 export interface QemuConfig {
-  media: string;
+  /** Boot media; null boots the first of `disks` (its own boot loader). */
+  media: string | null;
+  /** Disk images attached after the media, writable: the machine's own disks (raw or qcow2). */
+  disks?: readonly string[];
   memory: string;
   cpus: number;
   /** false: boot the media's baseline entry (Linux without the hypervisor). */
@@ -50,7 +53,22 @@ function mediaDrive(media: string): string[] {
   return ['-drive', `file=${media},format=raw,if=ide,snapshot=on`, '-boot', 'order=c'];
 }
 
+/**
+ * A machine's own disk: written to like a real disk (no snapshot), so what the guest changes
+ * (grubenv after a one-time boot, logs) is there at the next boot. qcow2 by its extension, else raw.
+ */
+function diskDrive(disk: string): string[] {
+  if (disk.includes(',')) throw new UsageError(`the disk path must not contain a comma: ${disk}`);
+  return ['-drive', `file=${disk},format=${/\.qcow2$/i.test(disk) ? 'qcow2' : 'raw'},if=ide`];
+}
+
+/** IDE has four places (two buses, master and slave); the media takes one of them. */
+export const MAX_DISKS = 3;
+
 export function qemuArgs(config: QemuConfig, paths: QemuPaths): string[] {
+  const disks = config.disks ?? [];
+  if (config.media === null && disks.length === 0) throw new UsageError('nothing to boot: no media and no disk');
+  if (disks.length > (config.media === null ? MAX_DISKS + 1 : MAX_DISKS)) throw new UsageError(`at most ${MAX_DISKS} disks besides the media (IDE has four places)`);
   if (!Number.isInteger(config.cpus) || config.cpus < 1 || config.cpus > 64) throw new UsageError(`invalid CPU count ${config.cpus}`);
   const args = [
     '-name', 'tsx-hv',
@@ -69,7 +87,10 @@ export function qemuArgs(config: QemuConfig, paths: QemuPaths): string[] {
     '-serial', 'chardev:hvport',
     '-qmp', `unix:${paths.qmp},server=on,wait=off`,
     '-pidfile', paths.pidfile,
-    ...mediaDrive(config.media),
+    // The media first (drive 0x80 when it is a disk image); a disk-only machine boots its first disk.
+    ...(config.media === null ? [] : mediaDrive(config.media)),
+    ...disks.flatMap(diskDrive),
+    ...(config.media === null ? ['-boot', 'order=c'] : []),
   ];
   if (config.firmware === 'uefi') {
     args.push('-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${paths.uefiVars}`);

@@ -1,4 +1,4 @@
-import { createWriteStream } from 'node:fs';
+import { constants, createWriteStream } from 'node:fs';
 import { access, copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -40,11 +40,15 @@ class QemuMachine extends SerialMachine {
   }
 }
 
-/** Boots `media` in QEMU TCG with the SVM-capable CPU model; resolves once all sockets are up. */
-export async function startQemu(opts: MachineOptions & { media: string }): Promise<EngineMachine> {
-  const media = resolve(opts.media);
-  if (!(await access(media).then(() => true, () => false))) {
+/** Boots `media` (or, with media null, the first disk) in QEMU TCG with the SVM-capable CPU model; resolves once all sockets are up. */
+export async function startQemu(opts: Omit<MachineOptions, 'media'> & { media: string | null }): Promise<EngineMachine> {
+  const media = opts.media === null ? null : resolve(opts.media);
+  if (media !== null && !(await access(media).then(() => true, () => false))) {
     throw new UsageError(`boot media ${opts.media} does not exist`, 'run `tsx-hv build` first, or pass --media FILE');
+  }
+  const disks = (opts.disks ?? []).map((d) => resolve(d));
+  for (const [i, disk] of disks.entries()) {
+    if (!(await access(disk, constants.R_OK | constants.W_OK).then(() => true, () => false))) throw new UsageError(`disk image ${opts.disks![i]} does not exist or is not writable`);
   }
   // Through the catalog, so a missing program is exit 77 naming its package (and doctor checks it).
   const [setpriv, qemu] = [await locateTool('setpriv'), await locateTool(QEMU_BINARY)];
@@ -61,7 +65,7 @@ export async function startQemu(opts: MachineOptions & { media: string }): Promi
   const firmware = opts.firmware ?? 'bios';
   let args: string[];
   try {
-    args = qemuArgs({ media, memory: opts.memory ?? '512M', cpus: opts.cpus ?? 1, hypervisor: opts.hypervisor ?? true, firmware, extraArgs: opts.extraArgs }, qp);
+    args = qemuArgs({ media, disks, memory: opts.memory ?? '512M', cpus: opts.cpus ?? 1, hypervisor: opts.hypervisor ?? true, firmware, extraArgs: opts.extraArgs }, qp);
     if (firmware === 'uefi') await copyFile(OVMF_VARS, qp.uefiVars);
   } catch (err) {
     await rm(workdir, { recursive: true, force: true });

@@ -12,11 +12,14 @@ import { startQemu } from './qemu.js';
 export function checkMachineOptions(opts: MachineOptions): void {
   const engine = opts.engine ?? 'qemu';
   if (!ENGINES.includes(engine)) throw new UsageError(`unknown engine "${String(engine)}"`, `engines: ${ENGINES.join(', ')}`);
+  if (opts.boot === 'disk' && !opts.disks?.length) throw new UsageError('booting from disk needs a disk', 'add --disk FILE');
+  if (opts.boot === 'disk' && opts.media !== undefined) throw new UsageError('a machine that boots its disk has no media', 'drop --media, or boot the media with the disk attached');
   if (opts.cpuVendor !== undefined && !CPU_VENDORS.includes(opts.cpuVendor)) throw new UsageError(`unknown CPU vendor "${String(opts.cpuVendor)}"`, `vendors: ${CPU_VENDORS.join(', ')}`);
   if (engine === 'qemu') {
     if (opts.cpuVendor === 'intel') throw new UsageError('QEMU TCG emulates AMD SVM only: there is no Intel VT-x CPU under --engine qemu', 'use --engine bochs for VT-x');
     if (opts.ips !== undefined) throw new UsageError('--ips sets the instruction rate of Bochs; QEMU TCG has none', 'drop --ips, or use --engine bochs');
   } else {
+    if (opts.disks?.length || opts.boot === 'disk') throw new UsageError('the Bochs engine takes no disk images yet', 'use --engine qemu for --disk');
     if (opts.ips !== undefined) checkIps(opts.ips);
     if ((opts.firmware ?? 'bios') !== 'bios') throw new UsageError('Bochs boots with its BIOS only', 'drop --uefi, or use --engine qemu for UEFI');
   }
@@ -25,6 +28,7 @@ export function checkMachineOptions(opts: MachineOptions): void {
 /** Boots media in an engine (QEMU TCG by default, or Bochs) and returns the running machine. */
 export async function startMachine(opts: MachineOptions = {}): Promise<EngineMachine> {
   checkMachineOptions(opts);
+  if (opts.boot === 'disk') return startQemu({ ...opts, media: null });
   const media = opts.media ?? buildLayout().iso;
   return (opts.engine ?? 'qemu') === 'bochs' ? startBochs({ ...opts, media }) : startQemu({ ...opts, media });
 }

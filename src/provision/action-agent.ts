@@ -21,6 +21,20 @@ export interface AgentSources {
   binary?: string;
   /** The unit file; default images/agent/tsx-hv-agent.service. */
   unit?: string;
+  /**
+   * Also serve the request protocol on this serial port (e.g. ttyS0) through
+   * tsx-hv-agent-console@.service, for `tsx-hv run`/`test` against the installed system.
+   */
+  console?: string;
+}
+
+export const CONSOLE_UNIT_TEMPLATE = 'tsx-hv-agent-console@.service';
+
+/** A serial port name the console unit can take: ttyS0, ttyUSB1, ttyAMA0. */
+export function checkConsoleTty(tty: string): string {
+  const name = tty.replace(/^\/dev\//, '');
+  if (!/^tty[A-Za-z]+[0-9]+$/.test(name)) throw new TsxHvError('BAD_CONSOLE', `--agent-console takes a serial port such as ttyS0, not ${JSON.stringify(tty)}`);
+  return name;
 }
 
 /** Build the agent (images/agent/Makefile, via the build module) when no binary was given. */
@@ -57,6 +71,19 @@ export async function planAgent(target: Target, sources: AgentSources = {}): Pro
     operations.push({ op: 'command', action: 'agent', systemctl: true, argv: ['enable', AGENT_UNIT], touchesTrees: UNIT_LINK_TREES, why: 'start the agent at boot' });
   } else {
     notes.push({ action: 'agent', status: 'unchanged', kind: 'note', subject: AGENT_UNIT, detail: 'already enabled' });
+  }
+  if (sources.console !== undefined) {
+    const tty = checkConsoleTty(sources.console);
+    const instance = CONSOLE_UNIT_TEMPLATE.replace('@', `@${tty}`);
+    const template = await readFile(join(packageRoot(), 'images/agent', CONSOLE_UNIT_TEMPLATE));
+    operations.push({ op: 'write', action: 'agent', path: posix.join(ADMIN_UNIT_DIR, CONSOLE_UNIT_TEMPLATE), content: template, mode: 0o644, why: 'unit serving the agent protocol on a serial port' });
+    // An enabled template instance is a link named after the instance, pointing at the template.
+    const enabled = [...tree].some(([path, st]) => posix.basename(path) === instance && st.type === 'link' && st.target !== '/dev/null');
+    if (!enabled) {
+      operations.push({ op: 'command', action: 'agent', systemctl: true, argv: ['enable', instance], touchesTrees: UNIT_LINK_TREES, why: `serve the agent protocol on /dev/${tty} at boot` });
+    } else {
+      notes.push({ action: 'agent', status: 'unchanged', kind: 'note', subject: instance, detail: 'already enabled' });
+    }
   }
   return { operations, notes };
 }

@@ -3,6 +3,7 @@ import { interruption } from '../util/abort.js';
 import { planAgent, type AgentSources } from './action-agent.js';
 import { detectBootLoader, planCmdline, type BootLoader } from './action-cmdline.js';
 import { planNtp } from './action-ntp.js';
+import { planHypervisor, type HypervisorSources } from './action-hypervisor.js';
 import { unifiedDiff } from './diff.js';
 import { kernelArgs } from './kernel-args.js';
 import { MANIFEST_PATH, readManifest } from './manifest.js';
@@ -28,6 +29,12 @@ export interface ProvisionOptions {
   append?: string[];
   /** Install and enable the guest agent. */
   agent?: boolean | AgentSources;
+  /**
+   * A boot entry on the target's disk that starts the tsx-hv hypervisor with the installed kernel
+   * (Debian-family GRUB): `true`, or the image, extra hypervisor arguments, `trial` (next boot
+   * only) and `makeDefault`.
+   */
+  hypervisor?: boolean | HypervisorSources;
   /** Print what would change; change nothing. */
   dryRun?: boolean;
   /** ssh targets: key file and extra -o options. */
@@ -85,6 +92,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionReport
     const bootLoader = await detectBootLoader(target, dist);
     const plans: ActionPlan[] = [await planCmdline(target, bootLoader, args), await planNtp(target)];
     if (opts.agent) plans.push(await planAgent(target, typeof opts.agent === 'object' ? opts.agent : {}));
+    if (opts.hypervisor) plans.push(await planHypervisor(target, bootLoader, typeof opts.hypervisor === 'object' ? opts.hypervisor : {}));
     const report: ProvisionReport = {
       target: target.spec,
       kind: target.kind,

@@ -10,7 +10,7 @@ export type FileState =
   | { type: 'link'; target: string; uid: number; gid: number }
   | { type: 'dir'; mode: number; uid: number; gid: number };
 
-export type ActionName = 'cmdline' | 'ntp' | 'agent';
+export type ActionName = 'cmdline' | 'ntp' | 'agent' | 'hypervisor';
 
 /** A command run on the target and the paths it may change (backed up before it runs). */
 export interface CommandOperation {

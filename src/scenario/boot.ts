@@ -21,6 +21,10 @@ export interface BootOptions {
   ips?: number;
   /** Boot media; default: the standard build output, rebuilt first if stale. */
   media?: string;
+  /** The machine's own disks, attached writable after the media (QEMU). */
+  disks?: readonly string[];
+  /** 'disk': no media; boot the first disk's own boot loader. */
+  boot?: 'media' | 'disk';
   memory?: string;
   cpus?: number;
   /** Hypervisor command line additions (media is built with them). */
@@ -58,9 +62,9 @@ export async function prepareMedia(opts: Pick<BootOptions, 'media' | 'hypervisor
 
 /** Boot a guest under the hypervisor and wait until its agent answers. */
 export async function boot(opts: BootOptions = {}): Promise<Machine<EngineMachine>> {
-  const media = await prepareMedia(opts);
+  const media = opts.boot === 'disk' ? undefined : await prepareMedia(opts);
   opts.signal?.throwIfAborted();
-  const engine = await startMachine({ engine: opts.engine, cpuVendor: opts.cpuVendor, ips: opts.ips, media, memory: opts.memory, cpus: opts.cpus, cleanup: false });
+  const engine = await startMachine({ engine: opts.engine, cpuVendor: opts.cpuVendor, ips: opts.ips, media, disks: opts.disks, boot: opts.boot, memory: opts.memory, cpus: opts.cpus, cleanup: false });
   const onAbort = (): void => void engine.kill();
   opts.signal?.addEventListener('abort', onAbort);
   try {

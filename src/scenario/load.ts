@@ -145,6 +145,9 @@ function semanticChecks(doc: Document, kind: StepKind, raw: Record<string, unkno
 
 /** What the schema cannot say: `cpu: intel` and `ips` need Bochs (QEMU TCG emulates AMD SVM only). */
 function machineChecks(doc: Document, raw: Record<string, unknown>, at: (o: number, f: string, m: string) => void): void {
+  if (raw.boot === 'disk' && raw.disks === undefined) at(nodeOffset(doc, ['machine', 'boot']), 'machine.boot', 'boot: disk needs machine.disks (the disk to boot)');
+  if (raw.boot === 'disk' && raw.media !== undefined) at(nodeOffset(doc, ['machine', 'media']), 'machine.media', 'a machine that boots its disk (boot: disk) has no media');
+  if (raw.disks !== undefined && (raw.engine ?? 'qemu') !== 'qemu') at(nodeOffset(doc, ['machine', 'disks']), 'machine.disks', 'disk images need engine: qemu');
   if ((raw.engine ?? 'qemu') !== 'qemu') return;
   if (raw.cpu === 'intel') at(nodeOffset(doc, ['machine', 'cpu']), 'machine.cpu', 'QEMU TCG emulates AMD SVM only; intel (VT-x) needs engine: bochs');
   if (raw.ips !== undefined) at(nodeOffset(doc, ['machine', 'ips']), 'machine.ips', 'sets the instruction rate of Bochs; needs engine: bochs');
@@ -160,6 +163,8 @@ function machineSpec(raw: Record<string, unknown>, baseDir: string): MachineSpec
     cpus: (raw.cpus as number | undefined) ?? 1,
     memory: (raw.memory as string | undefined) ?? '512M',
     media: path(raw.media),
+    ...(Array.isArray(raw.disks) ? { disks: (raw.disks as string[]).map((d) => resolve(baseDir, d)) } : {}),
+    ...(raw.boot === undefined ? {} : { boot: raw.boot as 'media' | 'disk' }),
     hypervisor: raw.hypervisor as string | undefined,
     append: raw.append as string | undefined,
     kernel: path(raw.kernel),

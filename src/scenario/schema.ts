@@ -50,6 +50,10 @@ export interface MachineSpec {
   memory: string;
   /** Boot media; when absent the standard build output, rebuilt if stale. */
   media?: string;
+  /** The machine's own disks (raw or .qcow2), attached writable after the media (QEMU). */
+  disks?: string[];
+  /** 'disk': no media; the machine boots its first disk (e.g. provisioned with --hypervisor). */
+  boot?: 'media' | 'disk';
   /** Hypervisor command line (space-separated key=value), baked into the media that is built. */
   hypervisor?: string;
   /** Guest kernel command line additions for the media that is built. */
@@ -157,6 +161,8 @@ export const scenarioSchema = {
         cpus: { type: 'integer', minimum: 1, maximum: MAX_CPUS },
         memory: { type: 'string', pattern: '^[1-9][0-9]*[MG]$' },
         media: { type: 'string', minLength: 1 },
+        disks: { type: 'array', minItems: 1, maxItems: 3, items: { type: 'string', minLength: 1 } },
+        boot: { enum: ['media', 'disk'] },
         hypervisor: { type: 'string' },
         append: { type: 'string' },
         kernel: { type: 'string', minLength: 1 },
