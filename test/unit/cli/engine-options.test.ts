@@ -4,7 +4,8 @@ import { addEngineOptions, engineChoice } from '../../../src/cli/engine-options.
 
 t.test('--engine, --cpu and --ips with their choices', async (t) => {
   const command = addEngineOptions(new Command('x').exitOverride().configureOutput({ writeErr: () => undefined }));
-  t.same(command.options.map((o) => o.long), ['--engine', '--cpu', '--ips']);
+  t.same(command.options.map((o) => o.long), ['--engine', '--cpu', '--ips', '--disk', '--boot-disk']);
+  t.same(addEngineOptions(new Command('z')).parse(['--disk', 'a.raw', '--disk', 'b.qcow2', '--boot-disk'], { from: 'user' }).opts(), { disk: ['a.raw', 'b.qcow2'], bootDisk: true });
   t.same(command.parse(['--engine', 'bochs', '--cpu', 'amd', '--ips', '30000000'], { from: 'user' }).opts(), { engine: 'bochs', cpu: 'amd', ips: '30000000' });
   t.throws(() => addEngineOptions(new Command('y').exitOverride().configureOutput({ writeErr: () => undefined })).parse(['--engine', 'vmware'], { from: 'user' }), /Allowed choices are qemu, bochs/);
 });
@@ -12,6 +13,8 @@ t.test('--engine, --cpu and --ips with their choices', async (t) => {
 t.test('the choice: QEMU by default, Bochs with its vendor and rate', async (t) => {
   t.same(engineChoice({}), { engine: 'qemu' });
   t.same(engineChoice({ engine: 'bochs', cpu: 'amd', ips: '30000000' }), { engine: 'bochs', cpuVendor: 'amd', ips: 30_000_000 });
+  t.same(engineChoice({ disk: ['d.raw'], bootDisk: true }), { engine: 'qemu', disks: ['d.raw'], boot: 'disk' });
+  t.throws(() => engineChoice({ bootDisk: true }), /booting from disk needs a disk/);
 });
 
 t.test('refuses what the engine cannot do, and rates that are not whole numbers', async (t) => {

@@ -36,6 +36,19 @@ t.test('baseline, UEFI, disk images and extra arguments', async (t) => {
   t.same(a.slice(-2), ['-d', 'int']);
 });
 
+t.test('a machine\'s own disks: writable, after the media; without media the first disk boots', async (t) => {
+  const a = qemuArgs({ ...base, disks: ['/d/debian.raw', '/d/data.qcow2'] }, paths);
+  t.same(after(a, '-drive').slice(1), ['file=/d/debian.raw,format=raw,if=ide', 'file=/d/data.qcow2,format=qcow2,if=ide'], 'no snapshot: what the guest writes stays');
+  t.same(after(a, '-boot'), ['order=d'], 'the media still boots');
+  const b = qemuArgs({ ...base, media: null, disks: ['/d/debian.raw'] }, paths);
+  t.same(after(b, '-drive'), ['file=/d/debian.raw,format=raw,if=ide']);
+  t.same(after(b, '-boot'), ['order=c']);
+  t.throws(() => qemuArgs({ ...base, media: null }, paths), /nothing to boot/);
+  t.throws(() => qemuArgs({ ...base, disks: ['/1', '/2', '/3', '/4'] }, paths), /at most 3 disks/);
+  t.doesNotThrow(() => qemuArgs({ ...base, media: null, disks: ['/1', '/2', '/3', '/4'] }, paths), 'without media all four IDE places are disks');
+  t.throws(() => qemuArgs({ ...base, disks: ['/d/a,b.raw'] }, paths), /disk path must not contain a comma/);
+});
+
 t.test('refuses bad sizes, CPU counts and media paths', async (t) => {
   t.equal(checkMemory('2G'), '2G');
   t.equal(checkMemory('1024'), '1024');

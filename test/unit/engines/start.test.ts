@@ -15,6 +15,14 @@ t.test('Bochs takes both vendors and a valid rate, but no UEFI', async (t) => {
   t.throws(() => checkMachineOptions({ engine: 'bochs', firmware: 'uefi' }), /Bochs boots with its BIOS only/);
 });
 
+t.test('disks: QEMU only; booting from disk needs a disk and no media', async (t) => {
+  t.doesNotThrow(() => checkMachineOptions({ disks: ['/d.raw'], boot: 'disk' }));
+  t.throws(() => checkMachineOptions({ boot: 'disk' }), { message: /booting from disk needs a disk/, hint: /--disk/ });
+  t.throws(() => checkMachineOptions({ boot: 'disk', disks: ['/d.raw'], media: '/m.iso' }), /has no media/);
+  t.throws(() => checkMachineOptions({ engine: 'bochs', disks: ['/d.raw'] }), /Bochs engine takes no disk images/);
+  await t.rejects(startMachine({ disks: ['/nonexistent/disk.raw'], boot: 'disk' }), /disk image \/nonexistent\/disk\.raw does not exist or is not writable/);
+});
+
 t.test('unknown engines and vendors are usage errors', async (t) => {
   t.throws(() => checkMachineOptions({ engine: 'vmware' as 'qemu' }), { message: 'unknown engine "vmware"', hint: 'engines: qemu, bochs' });
   t.throws(() => checkMachineOptions({ engine: 'bochs', cpuVendor: 'via' as 'amd' }), /unknown CPU vendor "via"/);

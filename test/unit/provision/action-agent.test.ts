@@ -1,8 +1,8 @@
 import t from 'tap';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AGENT_UNIT, agentBinary, execStartPath, planAgent } from '../../../src/provision/action-agent.js';
+import { AGENT_UNIT, CONSOLE_UNIT_TEMPLATE, agentBinary, checkConsoleTty, execStartPath, planAgent } from '../../../src/provision/action-agent.js';
 import { DirTarget } from '../../../src/provision/target-dir.js';
 import { Transaction } from '../../../src/provision/transaction.js';
 
@@ -37,6 +37,25 @@ t.test('installs the binary where the unit expects it and enables the unit', asy
   await writeFile(join(work, 'bad.service'), '[Service]\nExecStart=agent\n');
   await t.rejects(planAgent(target, { binary, unit: join(work, 'bad.service') }), { code: 'AGENT_MISSING', message: /no absolute ExecStart/ });
   await t.rejects(agentBinary(join(work, 'nope')), { code: 'AGENT_MISSING' });
+});
+
+t.test('--agent-console: the template unit, its instance enabled for the port; bad ports refused', async (t) => {
+  const work = await mkdtemp(join(tmpdir(), 'provision-agent-console-'));
+  t.teardown(() => rm(work, { recursive: true, force: true }));
+  const root = join(work, 'root');
+  await mkdir(join(root, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
+  const binary = join(work, 'agent');
+  await writeFile(binary, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0]));
+  const target = await DirTarget.open(root);
+  const plan = await planAgent(target, { binary, console: '/dev/ttyS1' });
+  t.same(plan.operations.map((o) => (o.op === 'write' ? o.path : o.argv.join(' '))).slice(3), [`/etc/systemd/system/${CONSOLE_UNIT_TEMPLATE}`, 'enable tsx-hv-agent-console@ttyS1.service']);
+  const unit = plan.operations[3]!;
+  t.match(unit.op === 'write' && unit.content.toString('utf8'), /^ExecStart=\/usr\/local\/sbin\/tsx-hv-agent serve \/dev\/%I$/m);
+  await symlink('/etc/systemd/system/tsx-hv-agent-console@.service', join(root, 'etc/systemd/system/multi-user.target.wants/tsx-hv-agent-console@ttyS1.service'));
+  const again = await planAgent(target, { binary, console: 'ttyS1' });
+  t.ok(again.notes.some((n) => n.subject === 'tsx-hv-agent-console@ttyS1.service' && n.detail === 'already enabled'));
+  t.equal(checkConsoleTty('ttyUSB0'), 'ttyUSB0');
+  for (const bad of ['sda', 'ttyS0; rm -rf /', '../ttyS0', '']) t.throws(() => checkConsoleTty(bad), { code: 'BAD_CONSOLE' }, bad);
 });
 
 t.test('without --agent-binary the agent is built from images/agent', async (t) => {

@@ -185,3 +185,24 @@ t.test('field names and step normalisation helpers', async (t) => {
   t.match(normaliseStep({ hotkey: 'toggle', expect: 10, name: 'flip' }, 4), { kind: 'hotkey', name: 'flip', expect: { p: 10, q: 1 }, times: 1, line: 4 });
   t.match(normaliseStep({ measure: 2, expect: '1/2' }, 1), { name: 'measure 0.5x' });
 });
+
+t.test('machine.disks and machine.boot: disks relative to the file, boot: disk needs a disk and no media, QEMU only', async (t) => {
+  const s = parseScenario('machine:\n  disks: [debian.raw, /abs/data.qcow2]\n  boot: disk\nsteps:\n  - poweroff: true\n', '/scen/d.yaml');
+  t.same(s.machine.disks, ['/scen/debian.raw', '/abs/data.qcow2']);
+  t.equal(s.machine.boot, 'disk');
+  const plain = parseScenario('steps:\n  - poweroff: true\n', '/scen/p.yaml');
+  t.notOk('disks' in plain.machine || 'boot' in plain.machine, 'absent unless given');
+  const err = (text: string): string => {
+    try {
+      parseScenario(text, 'x.yaml');
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'no error';
+  };
+  t.equal(err('machine:\n  boot: disk\nsteps:\n  - poweroff: true\n'), 'x.yaml:2:9: machine.boot: boot: disk needs machine.disks (the disk to boot)');
+  t.match(err('machine:\n  boot: disk\n  disks: [a.raw]\n  media: m.iso\nsteps:\n  - poweroff: true\n'), /machine\.media: a machine that boots its disk \(boot: disk\) has no media/);
+  t.match(err('machine:\n  engine: bochs\n  disks: [a.raw]\nsteps:\n  - poweroff: true\n'), /machine\.disks: disk images need engine: qemu/);
+  t.match(err('machine:\n  boot: floppy\nsteps:\n  - poweroff: true\n'), /machine\.boot: must be one of: media, disk/);
+  t.match(err('machine:\n  disks: []\nsteps:\n  - poweroff: true\n'), /machine\.disks/);
+});
