@@ -15,6 +15,10 @@ export interface EngineReport {
   reason: string;
   /** Catalog tools it needs. */
   requires: string[];
+  /** The emulator's version, where known (QEMU). */
+  version?: string | null;
+  /** What this version of the engine cannot do for tsx-hv (QEMU before 9.2: real-mode nested paging). */
+  limits?: string[];
 }
 
 /**
@@ -53,7 +57,37 @@ function qemu(tools: readonly ToolStatus[]): EngineReport {
   const absent = missing(tools, requires);
   const engine = 'qemu';
   if (absent.length) return { name: 'qemu-tcg-svm', engine, usable: false, requires, reason: `needs ${absent.join(', ')}` };
-  return { name: 'qemu-tcg-svm', engine, usable: true, requires, reason: 'QEMU TCG emulates AMD SVM with nested paging; no hardware virtualisation needed (UEFI boot also needs ovmf)' };
+  const version = tools.find((t) => t.name === 'qemu-system-x86_64')?.version ?? null;
+  const limits = qemuLimits(version);
+  return {
+    name: 'qemu-tcg-svm',
+    engine,
+    usable: true,
+    requires,
+    version,
+    limits,
+    reason: `QEMU${version ? ` ${version}` : ''} TCG emulates AMD SVM with nested paging; no hardware virtualisation needed (UEFI boot also needs ovmf)${limits.length ? `; cannot: ${limits.join('; ')}` : ''}`,
+  };
+}
+
+/** Whether a dotted version is at least major.minor. */
+function atLeast(version: string, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version);
+  if (!m) return false;
+  return Number(m[1]) > major || (Number(m[1]) === major && Number(m[2]) >= minor);
+}
+
+/**
+ * What this QEMU cannot do for tsx-hv (PLATFORM-FACTS.md, "QEMU 10.0 from bookworm-backports"):
+ * before 9.2 TCG ignores nested paging while the guest's paging is off, so a guest in real mode
+ * (a chain-booted OS's boot sector and loader, the Linux AP trampoline) is not kept out of the
+ * hypervisor's memory and its MMIO is not trapped; before 9.2 there is no x2APIC under TCG either.
+ * An unknown version is reported as unknown, not guessed.
+ */
+export function qemuLimits(version: string | null): string[] {
+  if (version === null) return ['(version unknown: nested paging in real mode and x2APIC need QEMU 9.2+)'];
+  if (atLeast(version, 9, 2)) return [];
+  return ['nested paging while the guest runs in real mode (a chain-booted OS is not kept out of the hypervisor\'s memory until it enables paging; QEMU 9.2+, e.g. 10 from bookworm-backports: scripts/setup --qemu-backports)', 'x2APIC'];
 }
 
 /**

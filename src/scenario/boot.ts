@@ -73,6 +73,7 @@ export async function boot(opts: BootOptions = {}): Promise<Machine<EngineMachin
     const { ready, bootMs } = await engine.waitForReady(readyMs);
     const machine = new Machine(engine, { media, bootMs: Math.round(bootMs), hypervisor: ready.hypervisor, clocksource: ready.clocksource });
     if (opts.boot === 'disk') {
+      machine.info.installed = true;
       // An installed system's agent answers while systemd is still starting the rest of the boot
       // (a first-boot update-grub, filesystem checks): measurements taken then would judge that
       // load, not the clock. The boot ends when systemd says the system is up (running, or

@@ -27,7 +27,7 @@ export interface EngineLike {
   readonly engine?: string;
   /** How many times QEMU's limits the engine needs (EngineTiming.scale; default 1). */
   readonly timing?: { readonly scale: number };
-  powerOff(): Promise<unknown>;
+  powerOff(timeoutMs?: number): Promise<unknown>;
   kill(): Promise<unknown>;
 }
 
@@ -96,6 +96,8 @@ export function hotkeyPlan(from: Speed, to: Speed): HotkeyName[] {
 /** What is known about a booted machine (filled by boot()). */
 export interface BootInfo {
   media?: string;
+  /** Booted from its own disk (an installed OS with systemd), not from the tsx-hv media. */
+  installed?: boolean;
   /** Emulator start to the agent's ready line, ms. */
   bootMs?: number;
   /** The CPUID hypervisor signature the guest saw (null: none). */
@@ -117,6 +119,8 @@ export function hotkeyNext(from: Speed, key: HotkeyName): Speed {
 }
 
 const PRESS_SETTLE_MS = 3000;
+/** Clean shutdown budget of an installed system (systemd), split over the engine's steps. */
+export const INSTALLED_POWEROFF_MS = 90_000;
 
 export class Machine<E extends EngineLike = EngineLike> {
   /** The speed last asked for (1x at boot). */
@@ -301,7 +305,9 @@ export class Machine<E extends EngineLike = EngineLike> {
   }
 
   async powerOff(): Promise<void> {
-    await this.engine.powerOff();
+    // An installed system shuts down through systemd (the agent asks it to): give it the time a
+    // whole OS needs to stop its units and unmount, before the engine's harder ways.
+    await this.engine.powerOff(this.info.installed ? INSTALLED_POWEROFF_MS : undefined);
   }
 
   async kill(): Promise<void> {

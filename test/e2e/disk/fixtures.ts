@@ -109,3 +109,27 @@ export async function freshDisk(dir: string, name = 'disk.raw'): Promise<string>
   await run('cp', ['--sparse=always', source, copy]);
   return copy;
 }
+
+/**
+ * Mount the disk's root (partition 1) and run `fn` on it. Read-write: after a machine that did
+ * not shut down cleanly, ext4 replays its journal on mount, as the next boot would (a read-only
+ * loop device could not be mounted at all then).
+ */
+export async function withDiskRoot<T>(image: string, fn: (root: string) => Promise<T>): Promise<T> {
+  const loop = (await run('losetup', ['--partscan', '--find', '--show', image])).stdout.trim();
+  const mnt = await mkdtemp(join(tmpdir(), 'disk-e2e-mnt-'));
+  try {
+    await run('partx', ['-u', loop], { allowFailure: true });
+    const part = `${loop}p1`;
+    await waitForPath(part);
+    await run('mount', [part, mnt]);
+    try {
+      return await fn(mnt);
+    } finally {
+      await run('umount', [mnt]);
+    }
+  } finally {
+    await run('losetup', ['-d', loop]);
+    await rm(mnt, { recursive: true, force: true });
+  }
+}

@@ -18,8 +18,8 @@ import { runProgram as run } from '../../../src/util/run.js';
 import { packageRoot } from '../../../src/builder/layout.js';
 import { boot } from '../../../src/scenario/boot.js';
 import type { JsonDocument } from '../../../src/scenario/reporters/json.js';
-import { treeHash, withImageRoot } from '../provision/fixtures.js';
-import { freshDisk } from './fixtures.js';
+import { treeHash } from '../provision/fixtures.js';
+import { freshDisk, withDiskRoot } from './fixtures.js';
 
 const CLI = join(packageRoot(), 'bin', 'tsx-hv.js');
 
@@ -31,7 +31,7 @@ async function cli(t: Test, args: string[], timeoutMs = 120_000): Promise<{ exit
 
 /** What a boot reads and provision may change: the boot configuration, not the OS's own state. */
 async function bootConfig(disk: string): Promise<Record<string, string>> {
-  return withImageRoot(disk, async (root) => ({
+  return withDiskRoot(disk, async (root) => ({
     boot: await treeHash(join(root, 'boot')),
     grubD: await treeHash(join(root, 'etc/grub.d')),
     defaults: await treeHash(join(root, 'etc/default')),
@@ -40,7 +40,7 @@ async function bootConfig(disk: string): Promise<Record<string, string>> {
 }
 
 async function grubenv(disk: string): Promise<string> {
-  return withImageRoot(disk, async (root) => (await run('grub-editenv', [join(root, 'boot/grub/grubenv'), 'list'])).stdout);
+  return withDiskRoot(disk, async (root) => (await run('grub-editenv', [join(root, 'boot/grub/grubenv'), 'list'])).stdout);
 }
 
 t.test('the installed system boots its own tsx-hv entry: trial once, default, the built-in scenario, revert', async (t) => {
