@@ -87,7 +87,7 @@ function atLeast(version: string, major: number, minor: number): boolean {
 export function qemuLimits(version: string | null): string[] {
   if (version === null) return ['(version unknown: nested paging in real mode and x2APIC need QEMU 9.2+)'];
   if (atLeast(version, 9, 2)) return [];
-  return ['nested paging while the guest runs in real mode (a chain-booted OS is not kept out of the hypervisor\'s memory until it enables paging; QEMU 9.2+, e.g. 10 from bookworm-backports: scripts/setup --qemu-backports)', 'x2APIC'];
+  return ['nested paging while the guest runs in real mode (a chain-booted OS is not kept out of the hypervisor\'s memory until it enables paging; QEMU 9.2+, e.g. 10.0 from Debian bookworm-backports)', 'x2APIC'];
 }
 
 /**

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { BOCHS_VMX_MODELS, bochsCpuModels, judgeEngines } from '../../../src/doctor/engines.js';
+import { BOCHS_VMX_MODELS, bochsCpuModels, judgeEngines, qemuLimits } from '../../../src/doctor/engines.js';
 import { probeTools, type ToolStatus } from '../../../src/doctor/tools.js';
 import type { ProgramPath } from '../../../src/util/run.js';
 import { findExecutable } from '../../../src/util/which.js';
@@ -54,4 +54,23 @@ t.test('hardware needs VT-x or AMD-V on bare metal', async (t) => {
   t.match(hw({ vmx: false, svm: true, hypervisor: false }).reason, /AMD-V/);
   t.match(hw({ vmx: false, svm: true, hypervisor: true }).reason, /offers SVM but this machine runs under a hypervisor/);
   t.match(hw({ vmx: false, svm: false, hypervisor: false }).reason, /disabled in the firmware/);
+});
+
+t.test("QEMU's version and what it cannot do: real-mode nested paging and x2APIC need 9.2+", async (t) => {
+  t.same(qemuLimits('10.0.2'), []);
+  t.same(qemuLimits('9.2.0'), []);
+  t.same(qemuLimits('11.1'), []);
+  const old = qemuLimits('7.2.22');
+  t.equal(old.length, 2);
+  t.match(old[0], /nested paging while the guest runs in real mode.*9\.2\+/);
+  t.equal(old[1], 'x2APIC');
+  t.same(qemuLimits('9.1.3'), old);
+  t.match(qemuLimits(null)[0], /version unknown/);
+  t.match(qemuLimits('git-snapshot')[0], /nested paging/, 'an unparsable version is treated as old');
+  const withVersion = tools.map((x) => (x.name === 'qemu-system-x86_64' ? { ...x, version: '7.2.22' } : x));
+  const [qemu] = judgeEngines(withVersion, virtualCpu, []);
+  t.equal(qemu!.version, '7.2.22');
+  t.match(qemu!.reason, /^QEMU 7\.2\.22 TCG emulates AMD SVM .*; cannot: nested paging while the guest runs in real mode/);
+  const [q10] = judgeEngines(tools.map((x) => (x.name === 'qemu-system-x86_64' ? { ...x, version: '10.0.2' } : x)), virtualCpu, []);
+  t.notMatch(q10!.reason, /cannot/);
 });
