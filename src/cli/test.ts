@@ -30,6 +30,9 @@ interface TestFlags extends EngineFlags {
   tolerance?: string;
   cpus?: string;
   media?: string;
+  target?: string;
+  identity?: string;
+  sshOption?: string[];
 }
 
 function positive(flag: string, text: string, integer = false): number {
@@ -62,9 +65,16 @@ async function test(out: Output, flags: TestFlags): Promise<void> {
     const tolerancePct = flags.tolerance === undefined ? undefined : positive('--tolerance', flags.tolerance);
     const cpus = flags.cpus === undefined ? undefined : positive('--cpus', flags.cpus, true);
     if (cpus !== undefined && cpus > MAX_CPUS) throw new UsageError(`--cpus must be at most ${MAX_CPUS}, not ${cpus}`);
-    scenarios.unshift(builtinScenario(parseSpeed(flags.speed ?? '60'), { tolerancePct, machine: { ...engine, ...(cpus === undefined ? {} : { cpus }) } }));
+    scenarios.unshift(builtinScenario(parseSpeed(flags.speed ?? '60'), { tolerancePct, machine: { ...engine, ...(cpus === undefined ? {} : { cpus }), ...(flags.target ? { target: flags.target } : {}) } }));
   } else if (flags.engine !== undefined || flags.cpu !== undefined || flags.ips !== undefined || flags.disk !== undefined || flags.bootDisk) {
     throw new UsageError('--engine, --cpu, --ips, --disk and --boot-disk choose the built-in scenario\'s machine; scenario files set machine.engine, machine.cpu, machine.ips, machine.disks and machine.boot', 'add --speed N, or set them in the file');
+  }
+  if (flags.target !== undefined) {
+    if (flags.engine !== undefined || flags.cpu !== undefined || flags.ips !== undefined || flags.disk !== undefined || flags.bootDisk || flags.media !== undefined || flags.cpus !== undefined) {
+      throw new UsageError('--target reaches a machine that is already running: --engine, --cpu, --ips, --disk, --boot-disk, --media and --cpus do not apply');
+    }
+    if (!flags.target.startsWith('ssh://')) throw new UsageError(`--target takes ssh://[user@]host[:port], not "${flags.target}"`);
+    for (const s of scenarios) Object.assign(s.machine, { target: flags.target, ...(flags.identity ? { identity: flags.identity } : {}), ...(flags.sshOption?.length ? { sshOptions: flags.sshOption } : {}) });
   }
   if (flags.bootDisk && flags.media) throw new UsageError('a machine that boots its disk (--boot-disk) has no media', 'drop --media');
   if (flags.media) for (const s of scenarios) s.machine.media ??= flags.media;
@@ -96,6 +106,9 @@ export const registerTest: Register = (program: Command, output: () => Output) =
     .addOption(new Option('--tolerance <percent>', 'allowed speed error of the built-in scenario (default 2)'))
     .addOption(new Option('--cpus <n>', `virtual CPUs of the built-in scenario's machine, 1-${MAX_CPUS} (default 1); scenario files set machine.cpus`))
     .addOption(new Option('--media <file>', 'boot this media instead of building build/media/tsx-hv.iso'))
+    .addOption(new Option('--target <ssh-url>', 'measure a machine that is already running under tsx-hv, over ssh (ssh://[user@]host[:port]; its agent installed by provision --agent): nothing is booted or powered off'))
+    .addOption(new Option('-i, --identity <file>', 'with --target: ssh private key'))
+    .addOption(new Option('-o, --ssh-option <option>', 'with --target: extra ssh -o option, e.g. StrictHostKeyChecking=accept-new (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))
     .addOption(new Option('--tap', 'TAP version 13 on stdout'))
     .addOption(new Option('--junit <file>', 'also write a JUnit XML report to file'))
     .addOption(new Option('--samples <file>', 'also write NDJSON events with every raw clock sample to file'))
@@ -110,6 +123,7 @@ Examples:
   $ tsx-hv test --speed 60 --cpus 4           the same on a 4-CPU guest (every CPU under the hypervisor)
   $ tsx-hv test --speed 60 --engine bochs     the same on an emulated Intel VT-x CPU (Bochs; slow)
   $ tsx-hv test --speed 60 --disk debian.raw --boot-disk   an installed system's own GRUB entry (provision --hypervisor)
+  $ tsx-hv test --speed 60 --target ssh://root@lab-17       a lab machine already running under tsx-hv
   $ tsx-hv test --scenario scenarios/speed-ladder.yaml --junit report.xml
   $ tsx-hv test --validate --scenario my.yaml`,
     )

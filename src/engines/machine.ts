@@ -9,8 +9,9 @@ import type { AgentReady } from './agent-protocol.js';
  * - `qemu`: QEMU TCG with an AMD SVM CPU model (src/engines/qemu.ts).
  * - `bochs`: Bochs 2.7 with an Intel VT-x (default) or AMD SVM CPU model (src/engines/bochs.ts).
  */
-export type EngineName = 'qemu' | 'bochs';
+export type EngineName = 'qemu' | 'bochs' | 'ssh';
 
+/** The engines that start machines (`--engine`); `ssh` reaches a running one (`--target`, src/engines/remote.ts). */
 export const ENGINES: readonly EngineName[] = ['qemu', 'bochs'];
 
 /** The CPU vendor an engine emulates: Intel (VT-x) or AMD (SVM). */
@@ -41,6 +42,8 @@ export interface EngineTiming {
 export const ENGINE_TIMING: Readonly<Record<EngineName, EngineTiming>> = {
   qemu: { readyMs: 300_000, agentMs: 10_000, controlMs: 5_000, powerOffMs: 15_000, scale: 1 },
   bochs: { readyMs: 900_000, agentMs: 60_000, controlMs: 30_000, powerOffMs: 60_000, scale: 4 },
+  // A running machine over ssh: the ready line comes as soon as the session is up.
+  ssh: { readyMs: 60_000, agentMs: 10_000, controlMs: 5_000, powerOffMs: 5_000, scale: 1 },
 };
 
 export interface MachineOptions {
@@ -98,7 +101,8 @@ export interface MachineExit {
   signal: string | null;
 }
 
-export type PowerOffMethod = 'agent' | 'acpi' | 'quit' | 'term' | 'kill' | 'already-off';
+/** How a machine went off; `detach`: a remote machine's session was closed, the machine runs on. */
+export type PowerOffMethod = 'agent' | 'acpi' | 'quit' | 'term' | 'kill' | 'already-off' | 'detach';
 
 export interface MachineConsoleEvents {
   data: [Buffer];

@@ -10,6 +10,8 @@ import { build } from '../builder/build.js';
 import { buildLayout } from '../builder/layout.js';
 import { ENGINE_TIMING, type CpuVendor, type EngineMachine, type EngineName } from '../engines/machine.js';
 import { startMachine } from '../engines/start.js';
+import { startRemote } from '../engines/remote.js';
+import { TsxHvError } from '../errors.js';
 import { Machine } from './machine.js';
 import type { MachineSpec } from './schema.js';
 
@@ -26,6 +28,10 @@ export interface BootOptions {
   disks?: readonly string[];
   /** 'disk': no media; boot the first disk's own boot loader. */
   boot?: 'media' | 'disk';
+  /** A machine already running under tsx-hv, over ssh: connect instead of booting. */
+  target?: string;
+  identity?: string;
+  sshOptions?: readonly string[];
   memory?: string;
   cpus?: number;
   /** Hypervisor command line additions (media is built with them). */
@@ -63,6 +69,7 @@ export async function prepareMedia(opts: Pick<BootOptions, 'media' | 'hypervisor
 
 /** Boot a guest under the hypervisor and wait until its agent answers. */
 export async function boot(opts: BootOptions = {}): Promise<Machine<EngineMachine>> {
+  if (opts.target) return reach(opts);
   const media = opts.boot === 'disk' ? undefined : await prepareMedia(opts);
   opts.signal?.throwIfAborted();
   const engine = await startMachine({ engine: opts.engine, cpuVendor: opts.cpuVendor, ips: opts.ips, media, disks: opts.disks, boot: opts.boot, memory: opts.memory, cpus: opts.cpus, cleanup: false });
@@ -82,6 +89,25 @@ export async function boot(opts: BootOptions = {}): Promise<Machine<EngineMachin
       machine.info.bootMs = Math.round(performance.now() - engine.startedAt);
     }
     return machine;
+  } catch (err) {
+    await engine.kill();
+    throw err;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** A running machine over ssh: connect to its agent; nothing is booted. */
+async function reach(opts: BootOptions): Promise<Machine<EngineMachine>> {
+  const engine = await startRemote({ target: opts.target!, identity: opts.identity, sshOptions: opts.sshOptions });
+  const onAbort = (): void => void engine.kill();
+  opts.signal?.addEventListener('abort', onAbort);
+  try {
+    const { ready, bootMs } = await engine.waitForReady(opts.readyTimeoutMs ?? ENGINE_TIMING.ssh.readyMs);
+    if (ready.hypervisor !== 'tsx-hv-vtime') {
+      throw new TsxHvError('NOT_UNDER_HYPERVISOR', `${opts.target} is not running under tsx-hv (its CPUID hypervisor signature is ${ready.hypervisor === null ? 'absent' : JSON.stringify(ready.hypervisor)})`, { hint: 'boot it from the tsx-hv stick or its tsx-hv GRUB entry (tsx-hv provision --hypervisor --trial)' });
+    }
+    return new Machine(engine, { bootMs: Math.round(bootMs), hypervisor: ready.hypervisor, clocksource: ready.clocksource });
   } catch (err) {
     await engine.kill();
     throw err;

@@ -145,6 +145,11 @@ function semanticChecks(doc: Document, kind: StepKind, raw: Record<string, unkno
 
 /** What the schema cannot say: `cpu: intel` and `ips` need Bochs (QEMU TCG emulates AMD SVM only). */
 function machineChecks(doc: Document, raw: Record<string, unknown>, at: (o: number, f: string, m: string) => void): void {
+  if (raw.target !== undefined) {
+    for (const f of ['engine', 'media', 'disks', 'boot', 'kernel', 'initrd', 'hypervisor', 'append', 'cpus', 'memory', 'cpu', 'ips'])
+      if (raw[f] !== undefined) at(nodeOffset(doc, ['machine', f]), `machine.${f}`, 'a running machine (target:) is not booted: it has no ' + f);
+    return;
+  }
   if (raw.boot === 'disk' && raw.disks === undefined) at(nodeOffset(doc, ['machine', 'boot']), 'machine.boot', 'boot: disk needs machine.disks (the disk to boot)');
   if (raw.boot === 'disk' && raw.media !== undefined) at(nodeOffset(doc, ['machine', 'media']), 'machine.media', 'a machine that boots its disk (boot: disk) has no media');
   if (raw.disks !== undefined && (raw.engine ?? 'qemu') !== 'qemu') at(nodeOffset(doc, ['machine', 'disks']), 'machine.disks', 'disk images need engine: qemu');
@@ -163,6 +168,9 @@ function machineSpec(raw: Record<string, unknown>, baseDir: string): MachineSpec
     cpus: (raw.cpus as number | undefined) ?? 1,
     memory: (raw.memory as string | undefined) ?? '512M',
     media: path(raw.media),
+    ...(raw.target === undefined ? {} : { target: raw.target as string }),
+    ...(raw.identity === undefined ? {} : { identity: path(raw.identity) }),
+    ...(raw.sshOptions === undefined ? {} : { sshOptions: raw.sshOptions as string[] }),
     ...(Array.isArray(raw.disks) ? { disks: (raw.disks as string[]).map((d) => resolve(baseDir, d)) } : {}),
     ...(raw.boot === undefined ? {} : { boot: raw.boot as 'media' | 'disk' }),
     hypervisor: raw.hypervisor as string | undefined,

@@ -314,9 +314,9 @@ export class Machine<E extends EngineLike = EngineLike> {
     await this.engine.kill();
   }
 
-  /** Engines other than QEMU keep their own time (Bochs): durations are measured in it. */
+  /** Bochs keeps its own time: durations are measured in it. QEMU and a real machine (ssh) run in real time. */
   private usesMachineTime(): boolean {
-    return this.engine.engine !== undefined && this.engine.engine !== 'qemu';
+    return this.engine.engine === 'bochs';
   }
 
   private machineTime(): (s: ClockSample) => Promise<bigint> {

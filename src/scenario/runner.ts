@@ -174,7 +174,7 @@ export async function runScenario(scenario: Scenario, opts: ScenarioRunOptions):
 
   // Step 0: boot, with the machine's own limit.
   const cpus = scenario.machine.cpus > 1 ? `, ${scenario.machine.cpus} CPUs` : '';
-  const bootStep = { name: `boot (${scenario.machine.engine}, ${scenario.machine.memory}${cpus})`, kind: 'boot' as const, line: 0 };
+  const bootStep = { name: scenario.machine.target ? `connect (${scenario.machine.target})` : `boot (${scenario.machine.engine}, ${scenario.machine.memory}${cpus})`, kind: 'boot' as const, line: 0 };
   reporter.stepStart?.(scenario, 0, bootStep.name);
   let t0 = Date.now();
   try {

@@ -50,6 +50,14 @@ export interface MachineSpec {
   memory: string;
   /** Boot media; when absent the standard build output, rebuilt if stale. */
   media?: string;
+  /**
+   * A machine that is already running under tsx-hv, reached over ssh (ssh://[user@]host[:port]):
+   * nothing is booted or powered off; its agent measures and changes the speed.
+   */
+  target?: string;
+  /** ssh private key and extra ssh -o options for `target`. */
+  identity?: string;
+  sshOptions?: string[];
   /** The machine's own disks (raw or .qcow2), attached writable after the media (QEMU). */
   disks?: string[];
   /** 'disk': no media; the machine boots its first disk (e.g. provisioned with --hypervisor). */
@@ -161,6 +169,9 @@ export const scenarioSchema = {
         cpus: { type: 'integer', minimum: 1, maximum: MAX_CPUS },
         memory: { type: 'string', pattern: '^[1-9][0-9]*[MG]$' },
         media: { type: 'string', minLength: 1 },
+        target: { type: 'string', pattern: '^ssh://' },
+        identity: { type: 'string', minLength: 1 },
+        sshOptions: { type: 'array', items: { type: 'string', minLength: 1 } },
         disks: { type: 'array', minItems: 1, maxItems: 3, items: { type: 'string', minLength: 1 } },
         boot: { enum: ['media', 'disk'] },
         hypervisor: { type: 'string' },

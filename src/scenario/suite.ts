@@ -44,7 +44,7 @@ export async function loadScenarios(files: readonly string[]): Promise<Scenario[
 export async function prepareScenarioMedia(scenarios: readonly Scenario[], log?: (line: string) => void): Promise<void> {
   const key = (s: Scenario): string => JSON.stringify([s.machine.hypervisor, s.machine.append, s.machine.kernel, s.machine.initrd]);
   const standard = key({ machine: {} } as Scenario);
-  const pending = scenarios.filter((s) => !s.machine.media && s.machine.boot !== 'disk').sort((a, b) => Number(key(a) === standard) - Number(key(b) === standard));
+  const pending = scenarios.filter((s) => !s.machine.media && s.machine.boot !== 'disk' && !s.machine.target).sort((a, b) => Number(key(a) === standard) - Number(key(b) === standard));
   const built = new Map<string, string>();
   for (const s of pending) {
     const k = key(s);
