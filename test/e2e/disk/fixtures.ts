@@ -1,6 +1,7 @@
 /**
  * A Debian bookworm disk that boots by itself, as an installer leaves one: an MBR partition table,
- * one ext4 root (fstab by UUID), Debian's kernel and initramfs, systemd, and GRUB (grub-pc)
+ * one ext4 root (fstab by UUID), Debian's kernel and initramfs, systemd, sshd with DHCP on its
+ * Ethernet port (systemd-networkd), and GRUB (grub-pc)
  * installed in the MBR and its gap with a grub.cfg made by grub-mkconfig. Made once with
  * debootstrap and cached as a sparse raw image in build/cache/disk/ (a few minutes the first time);
  * each test works on its own copy.
@@ -19,9 +20,11 @@ import { withBuildLock } from '../../../src/builder/lock.js';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
 const CACHE = join(REPO, 'build/cache/disk');
-export const BIOS_IMAGE = join(CACHE, 'bookworm-bios.raw');
+/** Bump when what the image holds changes: a cached image of another version is not used. */
+const IMAGE_VERSION = 2;
+export const BIOS_IMAGE = join(CACHE, `bookworm-bios-v${IMAGE_VERSION}.raw`);
 const MIRROR = process.env.TSX_HV_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
-const PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'kmod', 'grub-pc', 'linux-image-amd64', 'initramfs-tools'];
+const PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'kmod', 'grub-pc', 'linux-image-amd64', 'initramfs-tools', 'openssh-server'];
 /** The kernel command line the installed system has of its own (a lab machine with a serial console). */
 export const OWN_CMDLINE = 'console=ttyS0,115200';
 
@@ -65,6 +68,9 @@ async function buildImage(): Promise<void> {
     const uuid = (await run('blkid', ['-o', 'value', '-s', 'UUID', part])).stdout.trim();
     await writeFile(join(mnt, 'etc/fstab'), `UUID=${uuid} / ext4 errors=remount-ro 0 1\n`);
     await writeFile(join(mnt, 'etc/hostname'), 'tsxhv-disk\n');
+    // DHCP on the first Ethernet interface (systemd-networkd), so sshd is reachable.
+    await writeFile(join(mnt, 'etc/systemd/network/20-dhcp.network'), '[Match]\nName=en* eth*\n\n[Network]\nDHCP=yes\n');
+    await run('systemctl', [`--root=${mnt}`, 'enable', 'systemd-networkd.service']);
     const grubDefault = await readFile(join(mnt, 'etc/default/grub'), 'utf8');
     await writeFile(join(mnt, 'etc/default/grub'), grubDefault.replace(/^GRUB_TIMEOUT=.*$/m, 'GRUB_TIMEOUT=1').replace(/^GRUB_CMDLINE_LINUX=.*$/m, `GRUB_CMDLINE_LINUX="${OWN_CMDLINE}"`));
     // The devices grub-install and grub-mkconfig look at, and nothing else.
