@@ -5,7 +5,7 @@
  * `EngineLike`: the console, the hypervisor port, the agent channel, QMP keys and power.
  */
 import { TsxHvError } from '../errors.js';
-import { execRequest, parseClock, parseExec, type ClockSample, type ExecResult } from '../engines/agent-protocol.js';
+import { AgentError, execRequest, parseClock, parseExec, type ClockSample, type ExecResult } from '../engines/agent-protocol.js';
 import { machineTimeFromMarks, measureSpeed, worstBackwards, type PairedSample, type SpeedMeasurement } from './measure.js';
 import { formatSpeed, parseSpeed, sameSpeed, speedArgument, speedValue, type Speed } from '../control/speed.js';
 import type { HotkeyName, SleepExpectation, Via } from './schema.js';
@@ -55,9 +55,9 @@ export interface SleepCheck {
   seconds: number;
   /** The speed the guest was asked to run at. */
   speed: number;
-  /** Host seconds the sleep took, minus the cost of an empty exec. */
+  /** Host seconds the sleep took, minus the cost of an empty sleep's round trip. */
   hostSeconds: number;
-  /** Host seconds a `sleep 0` round trip took (subtracted above). */
+  /** Host seconds an empty sleep's round trip took (subtracted above). */
   overheadSeconds: number;
   /** What the guest's CLOCK_MONOTONIC advanced across the sleep. */
   guestSeconds: number;
@@ -67,6 +67,8 @@ export interface SleepCheck {
   behaved: 'scaled' | 'unchanged';
   /** What "host seconds" were timed in: the host's clock, or the machine's own (engines other than QEMU). Default host. */
   timeBase?: 'host' | 'machine';
+  /** Who slept: the agent itself (`sleep <ms>` request) or `sleep S` run through exec (older agents). */
+  how?: 'agent' | 'exec';
 }
 
 /** One agent request or control command under QEMU; slower engines get EngineTiming.scale times this. */
@@ -274,33 +276,55 @@ export class Machine<E extends EngineLike = EngineLike> {
    * measures which model the guest followed, S/N (scaled) or S (unchanged), rather than assuming.
    */
   async sleepCheck(seconds: number, opts: { timeoutMs?: number } = {}): Promise<SleepCheck> {
-    // The fixed cost of the round trip and of starting `sleep` in the guest: the fastest of
-    // three `sleep 0` runs (the minimum is the least disturbed by host load).
+    const timeoutMs = opts.timeoutMs ?? seconds * 20_000 + 60_000;
+    // The agent sleeps itself (`sleep <ms>`: one clock_nanosleep, no process started) where it
+    // can; an older agent answers unknown-command and the guest runs `sleep S` through exec.
+    // Starting a process at high speeds under an emulator costs seconds of host time on an
+    // installed system (every fork and exec spends most of its CPU on the guest's own tick), far
+    // more than the 2 s the check times, and it varies too much to be subtracted.
+    let agentSleep = true;
+    const run = async (s: number): Promise<string | null> => {
+      if (agentSleep) {
+        try {
+          return await this.engine.agent(`sleep ${Math.round(s * 1000)}`, s === 0 ? this.requestMs : timeoutMs);
+        } catch (err) {
+          if (!(err instanceof AgentError) || !/unknown-command/.test(err.message)) throw err;
+          agentSleep = false;
+        }
+      }
+      const r = await this.exec(`sleep ${s}`, { timeoutMs: s === 0 ? undefined : timeoutMs });
+      if (r.exitCode !== 0) throw new GuestError(`sleep ${s} exited with ${r.exitCode}: ${r.output.trim()}`);
+      return null;
+    };
+    // The fixed cost of the round trip: the fastest of three empty sleeps (the minimum is the
+    // least disturbed by host load).
     let overhead = Infinity;
     for (let i = 0; i < 3; i++) {
       const t0 = await this.referenceNow();
-      await this.exec('sleep 0');
+      await run(0);
       overhead = Math.min(overhead, Number((await this.referenceNow()) - t0) / 1e9);
     }
     const before = await this.clock();
     const t1 = await this.referenceNow();
-    const r = await this.exec(`sleep ${seconds}`, { timeoutMs: opts.timeoutMs ?? seconds * 20_000 + 60_000 });
+    const slept = await run(seconds);
     const t2 = await this.referenceNow();
     const after = await this.clock();
-    if (r.exitCode !== 0) throw new GuestError(`sleep ${seconds} exited with ${r.exitCode}: ${r.output.trim()}`);
     const n = speedValue(this.requested);
     const hostSeconds = Math.max(0, Number(t2 - t1) / 1e9 - overhead);
     const scaledSeconds = seconds / n;
     const closer = Math.abs(Math.log(Math.max(hostSeconds, 1e-3) / scaledSeconds)) <= Math.abs(Math.log(Math.max(hostSeconds, 1e-3) / seconds));
+    const sleptNs = slept === null ? null : /\bslept=(\d+)/.exec(slept)?.[1];
     return {
       seconds,
       speed: n,
       hostSeconds,
       overheadSeconds: overhead,
-      guestSeconds: Number(after.monoNs - before.monoNs) / 1e9,
+      // The agent's own measurement of its sleep when it slept itself; else the clock samples around the exec.
+      guestSeconds: sleptNs ? Number(sleptNs) / 1e9 : Number(after.monoNs - before.monoNs) / 1e9,
       scaledSeconds,
       behaved: closer ? 'scaled' : 'unchanged',
       timeBase: this.usesMachineTime() ? 'machine' : 'host',
+      how: slept === null ? 'exec' : 'agent',
     };
   }
 

@@ -97,6 +97,25 @@ t.test('a Machine drives a real child-process guest', async (t) => {
   t.notOk(e.alive);
 });
 
+t.test("the sleep check asks the agent to sleep itself where it can (no process started); older agents fall back to exec", async (t) => {
+  const e = new ChildEngine(0, undefined, { SIM_AGENT_SLEEP: '1' });
+  t.teardown(() => e.kill());
+  await e.waitFor('tsx-hv-agent: ready', 30_000);
+  const m = new Machine(e, { bootMs: 1 });
+  await m.arm();
+  await m.speed(10);
+  const sl = await m.sleepCheck(0.3);
+  t.equal(sl.how, 'agent');
+  t.equal(sl.behaved, 'unchanged', 'the simulated guest sleeps in real time');
+  t.ok(sl.guestSeconds > 2.5 && sl.guestSeconds < 10, `the agent measured ${sl.guestSeconds} guest seconds (10x of 0.3 s)`);
+  t.ok(sl.overheadSeconds < 1, `an empty agent sleep costs a round trip (${sl.overheadSeconds} s)`);
+  const old = new Machine(new ChildEngine(0), { bootMs: 1 });
+  t.teardown(() => old.kill());
+  await old.waitFor('tsx-hv-agent: ready');
+  t.equal((await old.sleepCheck(0.1)).how, 'exec', 'unknown-command: sleep runs through exec');
+  await m.powerOff();
+});
+
 t.test('a refused control command is an error naming the reply', async (t) => {
   const { m } = await machine(t);
   const bogus = new Machine({ ...m.engine, hvLog: [], waitFor: m.engine.waitFor.bind(m.engine), agent: m.engine.agent.bind(m.engine), sendKeys: m.engine.sendKeys.bind(m.engine), powerOff: m.engine.powerOff.bind(m.engine), kill: m.engine.kill.bind(m.engine), control: async () => 'err EINVAL no' });
