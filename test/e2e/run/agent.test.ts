@@ -63,6 +63,11 @@ t.test('ready line, clock, exec, errors and id handling', async (t) => {
   t.equal(await next(/^@s3 /), '@s3 err no-hypervisor');
   t.equal(await next(/^@s4 /), '@s4 err no-hypervisor');
   t.match(await next(/^@u1 /), /^@u1 err unknown-command/);
+  child.stdin.write('@z1 sleep 200\n@z2 sleep -5\n@z3 sleep 99999999999\n@z4 sleep 1.5\n');
+  const slept = /^@z1 ok slept=(\d+) late=(-?\d+)$/.exec(await next(/^@z1 /));
+  t.ok(slept, 'sleep <ms>: slept= and late=');
+  t.ok(Number(slept![1]) >= 200e6 && Number(slept![2]) >= 0, `the agent slept 200 ms of its monotonic clock, never less (${slept![1]} ns, late ${slept![2]} ns)`);
+  for (const id of ['z2', 'z3', 'z4']) t.match(await next(new RegExp(`^@${id} `)), new RegExp(`^@${id} err bad-argument`), `${id}: a bad duration is refused`);
   const before = lines.length;
   child.stdin.write('hello\n@bad!id clock\n@ clock\n@' + 'x'.repeat(40) + ' clock\n@z9 clock\n');
   await next(/^@z9 ok/);
