@@ -188,8 +188,8 @@ export const TOOLS = [
   },
   {
     name: 'ssh',
-    purpose: 'reaches live hosts (provision ssh://)',
-    neededBy: ['provision'],
+    purpose: 'reaches live hosts (provision ssh://, test --target ssh://)',
+    neededBy: ['provision', 'test'],
     packages: { debian: 'openssh-client', fedora: 'openssh-clients', suse: 'openssh-clients', arch: 'openssh' },
     programs: ['ssh'],
     versionArgs: ['-V'],
