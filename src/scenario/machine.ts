@@ -283,7 +283,7 @@ export class Machine<E extends EngineLike = EngineLike> {
     // installed system (every fork and exec spends most of its CPU on the guest's own tick), far
     // more than the 2 s the check times, and it varies too much to be subtracted.
     let agentSleep = true;
-    const run = async (s: number): Promise<string | null> => {
+    const sleepFor = async (s: number): Promise<string | null> => {
       if (agentSleep) {
         try {
           return await this.engine.agent(`sleep ${Math.round(s * 1000)}`, s === 0 ? this.requestMs : timeoutMs);
@@ -301,12 +301,12 @@ export class Machine<E extends EngineLike = EngineLike> {
     let overhead = Infinity;
     for (let i = 0; i < 3; i++) {
       const t0 = await this.referenceNow();
-      await run(0);
+      await sleepFor(0);
       overhead = Math.min(overhead, Number((await this.referenceNow()) - t0) / 1e9);
     }
     const before = await this.clock();
     const t1 = await this.referenceNow();
-    const slept = await run(seconds);
+    const slept = await sleepFor(seconds);
     const t2 = await this.referenceNow();
     const after = await this.clock();
     const n = speedValue(this.requested);
