@@ -19,7 +19,7 @@
 import t, { type Test } from 'tap';
 import { startMachine } from '../../../src/engines/start.js';
 import { guestExec, hvStatus, mediaWithAppend, panics, READY_TIMEOUT_MS } from './fixtures.js';
-import {
+import { resetRecorder,
   cpuStates,
   guestOk,
   installSmpPrograms,
@@ -57,7 +57,8 @@ const fileStart = performance.now();
 
 // iomem=relaxed: Debian's kernel has CONFIG_IO_STRICT_DEVMEM, which refuses /dev/mem mappings of
 // busy regions such as the local APIC (mmap fails with EPERM); the hostile writes need one.
-const m = await startMachine({ media: await mediaWithAppend('iomem=relaxed'), hypervisor: true, cpus: CPUS });
+const resets = resetRecorder('smp-2');
+const m = await startMachine({ media: await mediaWithAppend('iomem=relaxed'), hypervisor: true, cpus: CPUS, extraArgs: resets.args });
 t.teardown(() => m.kill());
 const consoleTail: string[] = [];
 m.console.on('line', (line: string) => {
@@ -76,6 +77,7 @@ function evidence(t: Test): void {
     if (t.passing()) return;
     t.comment(`hypervisor log tail:\n${m.hvLog.slice(-25).join('\n')}`);
     t.comment(`guest console tail:\n${consoleTail.join('\n')}`);
+    if (!m.running) t.comment(`QEMU: ${resets.lastReset()}`);
   });
 }
 

@@ -5,6 +5,9 @@
  * switches, and CPU offline/online.
  */
 import type { Test } from 'tap';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fitSpeed, judgeSpeed, sampleClock, worstBackwards, type PairedSample } from '../../../src/scenario/measure.js';
 import type { EngineMachine } from '../../../src/engines/machine.js';
 import { buildGuestProgram, guestExec, hvStatus, installGuestFile, type HvCpuStatus } from './fixtures.js';
@@ -247,4 +250,27 @@ export async function offlineOnlineEveryAp(m: EngineMachine, t: Test, cpus: numb
       t.same(states, Array(cpus).fill('running'), `round ${round}: every cpu running under the hypervisor after cpu ${cpu} came back`);
     }
   }
+}
+
+/**
+ * QEMU's own record of every CPU reset (`-d cpu_reset`): one register dump per CPU at power-on,
+ * and one more if the machine resets. A machine that resets without a word on the hypervisor's
+ * port (a triple fault of the hypervisor itself, or a reset the guest asked the chipset for)
+ * leaves its last CPU state here; `lastReset()` gives that dump for the test's evidence.
+ */
+export function resetRecorder(name: string): { args: string[]; lastReset(): string } {
+  const file = join(tmpdir(), `tsx-hv-${name}-${process.pid}-cpu-reset.log`);
+  return {
+    args: ['-d', 'cpu_reset,guest_errors', '-D', file],
+    lastReset(): string {
+      let text = '';
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch {
+        return '(no QEMU reset log)';
+      }
+      const dumps = text.split(/^(?=CPU Reset)/m);
+      return `${dumps.length - 1} CPU reset dumps in ${file}; the last:\n${dumps.at(-1)!.split('\n').slice(0, 28).join('\n')}`;
+    },
+  };
 }

@@ -23,7 +23,7 @@
 import t, { type Test } from 'tap';
 import { startMachine } from '../../../src/engines/start.js';
 import { guestExec, hvStatus, mediaWithAppend, panics, READY_TIMEOUT_MS } from './fixtures.js';
-import {
+import { resetRecorder,
   cpuStates,
   installSmpPrograms,
   measureOnCpu,
@@ -46,7 +46,8 @@ const fileStart = performance.now();
 
 // iomem=relaxed lets the last case map the local APIC through /dev/mem (Debian's kernel has
 // CONFIG_IO_STRICT_DEVMEM); smp-2.test.ts boots the same media.
-const m = await startMachine({ media: await mediaWithAppend('iomem=relaxed'), hypervisor: true, cpus: CPUS });
+const resets = resetRecorder('smp');
+const m = await startMachine({ media: await mediaWithAppend('iomem=relaxed'), hypervisor: true, cpus: CPUS, extraArgs: resets.args });
 t.teardown(() => m.kill());
 const consoleTail: string[] = [];
 m.console.on('line', (line: string) => {
@@ -66,6 +67,7 @@ function evidence(t: Test): void {
     if (t.passing()) return;
     t.comment(`hypervisor log tail:\n${m.hvLog.slice(-25).join('\n')}`);
     t.comment(`guest console tail:\n${consoleTail.join('\n')}`);
+    if (!m.running) t.comment(`QEMU: ${resets.lastReset()}`);
   });
 }
 
