@@ -348,10 +348,19 @@ void lapic_timer_before_entry(struct cpu *c)
 	}
 }
 
+/* At most one kick NMI is ever outstanding per CPU: only the sender that moves the flag from
+ * 0 to 1 sends one, and the target's NMI handler clears it (exceptions.c). So every NMI the
+ * target takes while the flag is set is a kick, and one taken while it is clear is the
+ * guest's. (Sending an NMI per request let a second NMI find the flag already cleared by the
+ * first: the hypervisor then injected a spurious NMI into the guest, "Uhhuh. NMI received
+ * for unknown reason", and under QEMU TCG such injections into a guest running on 2+ CPUs
+ * ended in the hypervisor's own triple fault: docs/hypervisor.md, "Speed changes".) A request
+ * made while a kick is outstanding needs no NMI of its own: the target has not yet taken the
+ * outstanding one, and takes every request made before it does. */
 void lapic_timer_kick(struct cpu *from, struct cpu *t)
 {
-	__atomic_store_n(&t->kick, 1, __ATOMIC_SEQ_CST);
-	lapic_send_icr(from, ICR_DELIVERY_NMI, t->apic_id);
+	if (__atomic_exchange_n(&t->kick, 1, __ATOMIC_SEQ_CST) == 0)
+		lapic_send_icr(from, ICR_DELIVERY_NMI, t->apic_id);
 }
 
 void lapic_timer_speed_changed(void)
