@@ -2,6 +2,7 @@ export * from './native.js';
 export * from './media/index.js';
 export * from './builder/index.js';
 export * from './provision/index.js';
+export * from './fleet/index.js';
 export * from './errors.js';
 export * from './doctor/index.js';
 export { run, NODE, type RunResult, type RunOptions, type ProgramPath } from './util/run.js';

@@ -9,6 +9,7 @@ import { registerRun } from './run.js';
 import { registerCtl } from './ctl.js';
 import { registerProvision } from './provision.js';
 import { registerTest } from './test.js';
+import { registerFleet } from './fleet.js';
 
 /**
  * Each command lives in its own file in src/cli/ and registers itself here. A command file only
@@ -16,7 +17,7 @@ import { registerTest } from './test.js';
  */
 export type Register = (program: Command, output: () => Output) => void;
 
-const commands: Register[] = [registerDoctor, registerFlash, registerBuild, registerProvision, registerRun, registerCtl, registerTest];
+const commands: Register[] = [registerDoctor, registerFlash, registerBuild, registerProvision, registerRun, registerCtl, registerTest, registerFleet];
 
 export interface Streams {
   stdout?: NodeJS.WritableStream;

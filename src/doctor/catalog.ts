@@ -12,7 +12,7 @@
 export type PackageFamily = 'debian' | 'fedora' | 'suse' | 'arch';
 
 /** What needs a tool: a tsx-hv command, or a developer script (`npm ...`). Only commands that exist. */
-export type Need = 'build' | 'run' | 'test' | 'ctl' | 'flash' | 'provision' | 'doctor' | 'npm ci' | 'npm test' | 'npm run bench:vtime';
+export type Need = 'build' | 'run' | 'test' | 'ctl' | 'flash' | 'provision' | 'fleet' | 'doctor' | 'npm ci' | 'npm test' | 'npm run bench:vtime';
 
 export interface ToolSpec {
   /** The name users know it by (and the key in doctor's JSON); for programs, the name modules run it by. */
@@ -96,16 +96,44 @@ export const TOOLS = [
     versionPattern: /\(GRUB\) (\S+)/,
   },
   {
+    name: 'grub-mkimage',
+    purpose: 'makes the GRUB network boot images (i386-pc-pxe, x86_64-efi) for `fleet netboot`',
+    neededBy: ['fleet'],
+    packages: { debian: 'grub-common', fedora: 'grub2-tools', suse: 'grub2', arch: 'grub' },
+    programs: ['grub-mkimage', 'grub2-mkimage'],
+    versionArgs: ['--version'],
+    versionPattern: /\(GRUB\) (\S+)/,
+  },
+  {
+    name: 'grub-mknetdir',
+    purpose: 'installs the GRUB modules into the TFTP tree for `fleet netboot`',
+    neededBy: ['fleet'],
+    packages: { debian: 'grub-common', fedora: 'grub2-tools', suse: 'grub2', arch: 'grub' },
+    programs: ['grub-mknetdir', 'grub2-mknetdir'],
+    versionArgs: ['--version'],
+    versionPattern: /\(GRUB\) (\S+)/,
+  },
+  {
+    name: 'dnsmasq',
+    purpose: 'serves the `fleet netboot` tree: proxy-DHCP (or DHCP) and TFTP; tsx-hv prints its command line',
+    neededBy: ['fleet'],
+    optional: 'tsx-hv only renders its configuration; the lab server that runs it needs it',
+    packages: { debian: 'dnsmasq-base', fedora: 'dnsmasq', suse: 'dnsmasq', arch: 'dnsmasq' },
+    programs: ['dnsmasq'],
+    versionArgs: ['--version'],
+    versionPattern: /Dnsmasq version (\S+)/,
+  },
+  {
     name: 'grub-pc-bin',
-    purpose: 'GRUB modules for BIOS boot (i386-pc), put on the media by grub-mkrescue',
-    neededBy: ['build'],
+    purpose: 'GRUB modules for BIOS boot (i386-pc), put on the media by grub-mkrescue and into the netboot tree',
+    neededBy: ['build', 'fleet'],
     packages: { debian: 'grub-pc-bin', fedora: 'grub2-pc-modules', suse: 'grub2-i386-pc', arch: 'grub' },
     paths: ['/usr/lib/grub/i386-pc', '/usr/lib/grub2/i386-pc', '/usr/share/grub2/i386-pc'],
   },
   {
     name: 'grub-efi-amd64-bin',
-    purpose: 'GRUB modules for UEFI boot (x86_64-efi), put on the media by grub-mkrescue',
-    neededBy: ['build'],
+    purpose: 'GRUB modules for UEFI boot (x86_64-efi), put on the media by grub-mkrescue and into the netboot tree',
+    neededBy: ['build', 'fleet'],
     packages: { debian: 'grub-efi-amd64-bin', fedora: 'grub2-efi-x64-modules', suse: 'grub2-x86_64-efi', arch: 'grub' },
     paths: ['/usr/lib/grub/x86_64-efi', '/usr/lib/grub2/x86_64-efi', '/usr/share/grub2/x86_64-efi'],
   },
