@@ -87,5 +87,8 @@ void vcpu_set_long_mode_entry(struct cpu *c, const struct vcpu_long_mode_entry *
 int vcpu_npt_set_access(uint64_t gpa, enum npt_access access);
 /* A CPU started by a STARTUP IPI: real mode at vector << 12, registers as after INIT. */
 void vcpu_set_startup_state(struct cpu *c, uint8_t vector);
+/* A boot sector started as the BIOS starts one (chain_boot.h): real mode, caches on (CR0 =
+ * ET only), CS:IP = 0:ip, SS:SP = 0:ip, DL = drive, interrupts off. */
+void vcpu_set_boot_sector_entry(struct cpu *c, uint16_t ip, uint8_t drive);
 
 #endif

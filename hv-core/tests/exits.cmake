@@ -10,7 +10,8 @@ foreach(vendor svm vmx)
                 ${HV_CORE}/src/emulate/insn_decode.c ${HV_CORE}/src/emulate/io_emulate.c
                 ${HV_CORE}/src/devices/io_hooks.c ${HV_CORE}/src/devices/cpuid_policy.c
                 ${HV_CORE}/src/devices/msr_policy.c ${HV_CORE}/src/control/hypercall.c
-                ${HV_CORE}/src/devices/tsc_scaling.c)
+                ${HV_CORE}/src/devices/tsc_scaling.c ${HV_CORE}/src/guest/chain_boot.c
+                ${HV_CORE}/src/guest/chain_map.c)
   target_compile_options(hv_exits_test_${vendor} PRIVATE -include ${CMAKE_CURRENT_LIST_DIR}/fake_cpu.h)
   if(vendor STREQUAL "vmx")
     target_compile_definitions(hv_exits_test_vmx PRIVATE FAKE_VENDOR_VMX)

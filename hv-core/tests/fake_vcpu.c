@@ -162,6 +162,29 @@ enum guest_access_status guest_linear_write(struct cpu *c, uint64_t linear, cons
 	abort();
 }
 
+bool guest_phys_read(unsigned cpu, uint64_t gpa, void *buf, size_t n)
+{
+	(void)cpu, (void)gpa, (void)buf, (void)n;
+	fprintf(stderr, "fake_vcpu: guest memory is not modelled\n");
+	abort();
+}
+
+bool guest_phys_write(unsigned cpu, uint64_t gpa, const void *buf, size_t n)
+{
+	(void)cpu, (void)gpa, (void)buf, (void)n;
+	fprintf(stderr, "fake_vcpu: guest memory is not modelled\n");
+	abort();
+}
+
+/* boot=chain's entry (chain_boot.c, linked for its VMMCALL check, which without the stubs
+ * installed leaves every hypercall to the ABI) is not modelled. */
+void vcpu_set_boot_sector_entry(struct cpu *c, uint16_t ip, uint8_t drive)
+{
+	(void)c, (void)ip, (void)drive;
+	fprintf(stderr, "fake_vcpu: boot sector entry is not modelled\n");
+	abort();
+}
+
 unsigned guest_phys_bits(void)
 {
 	return 36;

@@ -20,3 +20,4 @@ tsx_fuzz_target(insn_decode_fuzz ${CMAKE_CURRENT_LIST_DIR}/fuzz/insn_decode_fuzz
 
 # The virtual local-APIC timer's arithmetic (divide register, rounded-up scaling).
 tsx_host_test(hv_lapic_timer_test ${CMAKE_CURRENT_LIST_DIR}/hv_lapic_timer_test.c ${HV_SRC}/devices/lapic_timer_math.c)
+tsx_host_test(hv_chain_boot_test ${CMAKE_CURRENT_LIST_DIR}/hv_chain_boot_test.c ${HV_SRC}/guest/chain_map.c ${HV_SRC}/guest/e820.c)

@@ -43,6 +43,28 @@ TEST(reports_unknown_keys_and_bad_values_and_keeps_defaults)
 	CHECK_EQ_I64(reports, 2);
 }
 
+TEST(parses_the_chain_boot_keys)
+{
+	struct hv_config c;
+	reports = 0;
+	config_parse("", &c, report);
+	CHECK(c.boot == BOOT_LINUX);
+	CHECK_EQ_U64(c.chain_drive, 0x80);
+	CHECK(c.drive_swap);
+	CHECK(!c.grace_given);
+	config_parse("boot=chain chain-drive=0x81 drive-swap=off grace=30", &c, report);
+	CHECK_EQ_I64(reports, 0);
+	CHECK(c.boot == BOOT_CHAIN);
+	CHECK_EQ_U64(c.chain_drive, 0x81);
+	CHECK(!c.drive_swap);
+	CHECK(c.grace_given);
+	config_parse("boot=floppy chain-drive=0x7f chain-drive=0x100 chain-drive=x drive-swap=yes", &c, report);
+	CHECK_EQ_I64(reports, 5);
+	CHECK(c.boot == BOOT_LINUX);
+	CHECK_EQ_U64(c.chain_drive, 0x80);
+	CHECK_STREQ(last_report, "drive-swap=yes: expected on or off");
+}
+
 TEST(parses_hotkey_bindings)
 {
 	struct hv_config c;
@@ -130,5 +152,5 @@ TEST(hotkey_speed_rules)
 }
 
 RUN_TESTS(UNIT_CASE(defaults_and_known_keys), UNIT_CASE(reports_unknown_keys_and_bad_values_and_keeps_defaults),
-	  UNIT_CASE(parses_hotkey_bindings), UNIT_CASE(swallows_the_bound_key_and_passes_everything_else),
+	  UNIT_CASE(parses_the_chain_boot_keys), UNIT_CASE(parses_hotkey_bindings), UNIT_CASE(swallows_the_bound_key_and_passes_everything_else),
 	  UNIT_CASE(hotkey_speed_rules))

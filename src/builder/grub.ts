@@ -2,6 +2,8 @@ import { UsageError } from '../errors.js';
 
 /** SMBIOS system SKU (type 1) that makes the media's GRUB boot the baseline entry. */
 export const BASELINE_SKU = 'tsx-hv:baseline';
+/** SMBIOS system SKU that makes it boot the chain entry: the installed OS on the next disk (BIOS). */
+export const CHAIN_SKU = 'tsx-hv:chain';
 
 export interface GrubConfigValues {
   /** Hypervisor command line (multiboot2 cmdline). */
@@ -22,6 +24,7 @@ export function renderGrubConfig(template: string, values: GrubConfigValues): st
     GUEST_CMDLINE: values.guestCmdline,
     TIMEOUT: String(values.timeout),
     BASELINE_SKU,
+    CHAIN_SKU,
   };
   const used = new Set<string>();
   const out = template.replace(/@([A-Z_]+)@/g, (_m, key: string) => {

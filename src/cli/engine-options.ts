@@ -11,6 +11,7 @@ export interface EngineFlags {
   ips?: string;
   disk?: string[];
   bootDisk?: boolean;
+  bootChain?: boolean;
 }
 
 export interface EngineChoice {
@@ -18,7 +19,7 @@ export interface EngineChoice {
   cpuVendor?: CpuVendor;
   ips?: number;
   disks?: string[];
-  boot?: 'media' | 'disk';
+  boot?: 'media' | 'disk' | 'chain';
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -30,7 +31,8 @@ export function addEngineOptions(command: Command): Command {
     .addOption(new Option('--cpu <vendor>', 'with --engine bochs: the CPU model\'s vendor, intel (VT-x, default) or amd (SVM)').choices(CPU_VENDORS as string[]))
     .addOption(new Option('--ips <n>', `with --engine bochs: emulated instructions per second, the guest's TSC rate (default ${DEFAULT_IPS})`))
     .addOption(new Option('--disk <file>', 'attach a disk image (raw or .qcow2) as the machine\'s own disk, writable (repeatable; QEMU)').argParser(collect))
-    .addOption(new Option('--boot-disk', 'boot the first --disk\'s own boot loader instead of the tsx-hv media (e.g. an installed system provisioned with --hypervisor)'));
+    .addOption(new Option('--boot-disk', 'boot the first --disk\'s own boot loader instead of the tsx-hv media (e.g. an installed system provisioned with --hypervisor)').conflicts('bootChain'))
+    .addOption(new Option('--boot-chain', 'boot the media\'s chain entry: the hypervisor starts the installed OS on the first --disk underneath (BIOS)'));
 }
 
 /** The engine the flags ask for, refused (exit 2) when the engine cannot honour them. */
@@ -39,6 +41,7 @@ export function engineChoice(flags: EngineFlags): EngineChoice {
   if (flags.cpu !== undefined) choice.cpuVendor = flags.cpu as CpuVendor;
   if (flags.disk?.length) choice.disks = flags.disk;
   if (flags.bootDisk) choice.boot = 'disk';
+  if (flags.bootChain) choice.boot = 'chain';
   if (flags.ips !== undefined) {
     const ips = Number(flags.ips);
     if (!/^[0-9]+$/.test(flags.ips) || !Number.isSafeInteger(ips)) throw new UsageError(`--ips must be a whole number of instructions per second, not "${flags.ips}"`);

@@ -66,11 +66,11 @@ async function test(out: Output, flags: TestFlags): Promise<void> {
     const cpus = flags.cpus === undefined ? undefined : positive('--cpus', flags.cpus, true);
     if (cpus !== undefined && cpus > MAX_CPUS) throw new UsageError(`--cpus must be at most ${MAX_CPUS}, not ${cpus}`);
     scenarios.unshift(builtinScenario(parseSpeed(flags.speed ?? '60'), { tolerancePct, machine: { ...engine, ...(cpus === undefined ? {} : { cpus }), ...(flags.target ? { target: flags.target } : {}) } }));
-  } else if (flags.engine !== undefined || flags.cpu !== undefined || flags.ips !== undefined || flags.disk !== undefined || flags.bootDisk) {
-    throw new UsageError('--engine, --cpu, --ips, --disk and --boot-disk choose the built-in scenario\'s machine; scenario files set machine.engine, machine.cpu, machine.ips, machine.disks and machine.boot', 'add --speed N, or set them in the file');
+  } else if (flags.engine !== undefined || flags.cpu !== undefined || flags.ips !== undefined || flags.disk !== undefined || flags.bootDisk || flags.bootChain) {
+    throw new UsageError('--engine, --cpu, --ips, --disk, --boot-disk and --boot-chain choose the built-in scenario\'s machine; scenario files set machine.engine, machine.cpu, machine.ips, machine.disks and machine.boot', 'add --speed N, or set them in the file');
   }
   if (flags.target !== undefined) {
-    if (flags.engine !== undefined || flags.cpu !== undefined || flags.ips !== undefined || flags.disk !== undefined || flags.bootDisk || flags.media !== undefined || flags.cpus !== undefined) {
+    if (flags.engine !== undefined || flags.cpu !== undefined || flags.ips !== undefined || flags.disk !== undefined || flags.bootDisk || flags.bootChain || flags.media !== undefined || flags.cpus !== undefined) {
       throw new UsageError('--target reaches a machine that is already running: --engine, --cpu, --ips, --disk, --boot-disk, --media and --cpus do not apply');
     }
     if (!flags.target.startsWith('ssh://')) throw new UsageError(`--target takes ssh://[user@]host[:port], not "${flags.target}"`);

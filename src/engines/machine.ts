@@ -55,8 +55,12 @@ export interface MachineOptions {
    * only). Copy an image first to keep the original.
    */
   disks?: readonly string[];
-  /** 'disk': no media; the machine boots its first disk's own boot loader. Default 'media'. */
-  boot?: 'media' | 'disk';
+  /**
+   * 'disk': no media; the machine boots its first disk's own boot loader. 'chain': the media's
+   * chain entry, the hypervisor starting the first disk's boot sector underneath (BIOS; QEMU;
+   * docs/installed-os.md). Default 'media'.
+   */
+  boot?: 'media' | 'disk' | 'chain';
   /** Guest memory in QEMU syntax (default 512M). */
   memory?: string;
   cpus?: number;

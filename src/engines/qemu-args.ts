@@ -1,4 +1,4 @@
-import { BASELINE_SKU } from '../builder/grub.js';
+import { BASELINE_SKU, CHAIN_SKU } from '../builder/grub.js';
 import { UsageError } from '../errors.js';
 
 /** QEMU binaries and firmware (Debian: qemu-system-x86, ovmf). */
@@ -32,6 +32,8 @@ export interface QemuConfig {
   cpus: number;
   /** false: boot the media's baseline entry (Linux without the hypervisor). */
   hypervisor: boolean;
+  /** The media's chain entry: the first disk's boot sector under the hypervisor (BIOS). */
+  chain?: boolean;
   firmware: 'bios' | 'uefi';
   /** Extra arguments appended verbatim (for experiments). */
   extraArgs?: readonly string[];
@@ -96,5 +98,6 @@ export function qemuArgs(config: QemuConfig, paths: QemuPaths): string[] {
     args.push('-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${paths.uefiVars}`);
   }
   if (!config.hypervisor) args.push('-smbios', `type=1,sku=${BASELINE_SKU}`);
+  else if (config.chain) args.push('-smbios', `type=1,sku=${CHAIN_SKU}`);
   return [...args, ...(config.extraArgs ?? [])];
 }

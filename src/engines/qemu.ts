@@ -65,7 +65,7 @@ export async function startQemu(opts: Omit<MachineOptions, 'media'> & { media: s
   const firmware = opts.firmware ?? 'bios';
   let args: string[];
   try {
-    args = qemuArgs({ media, disks, memory: opts.memory ?? '512M', cpus: opts.cpus ?? 1, hypervisor: opts.hypervisor ?? true, firmware, extraArgs: opts.extraArgs }, qp);
+    args = qemuArgs({ media, disks, memory: opts.memory ?? '512M', cpus: opts.cpus ?? 1, hypervisor: opts.hypervisor ?? true, chain: opts.boot === 'chain', firmware, extraArgs: opts.extraArgs }, qp);
     if (firmware === 'uefi') await copyFile(OVMF_VARS, qp.uefiVars);
   } catch (err) {
     await rm(workdir, { recursive: true, force: true });

@@ -14,6 +14,11 @@ export function checkMachineOptions(opts: MachineOptions): void {
   if (!ENGINES.includes(engine)) throw new UsageError(`unknown engine "${String(engine)}"`, `engines: ${ENGINES.join(', ')}`);
   if (opts.boot === 'disk' && !opts.disks?.length) throw new UsageError('booting from disk needs a disk', 'add --disk FILE');
   if (opts.boot === 'disk' && opts.media !== undefined) throw new UsageError('a machine that boots its disk has no media', 'drop --media, or boot the media with the disk attached');
+  if (opts.boot === 'chain') {
+    if (!opts.disks?.length) throw new UsageError('chain boot starts an installed OS from a disk: there is none', 'add --disk FILE');
+    if (opts.hypervisor === false) throw new UsageError('chain boot is the hypervisor\'s: it cannot run without it', 'drop --no-hypervisor, or use --boot-disk');
+    if ((opts.firmware ?? 'bios') !== 'bios') throw new UsageError('chain boot from the media is BIOS only for now', 'drop --uefi; under UEFI boot the disk with --boot-disk and a provisioned entry (provision --hypervisor)');
+  }
   if (opts.cpuVendor !== undefined && !CPU_VENDORS.includes(opts.cpuVendor)) throw new UsageError(`unknown CPU vendor "${String(opts.cpuVendor)}"`, `vendors: ${CPU_VENDORS.join(', ')}`);
   if (engine === 'qemu') {
     if (opts.cpuVendor === 'intel') throw new UsageError('QEMU TCG emulates AMD SVM only: there is no Intel VT-x CPU under --engine qemu', 'use --engine bochs for VT-x');

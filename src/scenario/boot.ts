@@ -27,7 +27,7 @@ export interface BootOptions {
   /** The machine's own disks, attached writable after the media (QEMU). */
   disks?: readonly string[];
   /** 'disk': no media; boot the first disk's own boot loader. */
-  boot?: 'media' | 'disk';
+  boot?: 'media' | 'disk' | 'chain';
   /** A machine already running under tsx-hv, over ssh: connect instead of booting. */
   target?: string;
   identity?: string;
@@ -79,7 +79,7 @@ export async function boot(opts: BootOptions = {}): Promise<Machine<EngineMachin
     const readyMs = opts.readyTimeoutMs ?? ENGINE_TIMING[engine.engine].readyMs;
     const { ready, bootMs } = await engine.waitForReady(readyMs);
     const machine = new Machine(engine, { media, bootMs: Math.round(bootMs), hypervisor: ready.hypervisor, clocksource: ready.clocksource });
-    if (opts.boot === 'disk') {
+    if (opts.boot === 'disk' || opts.boot === 'chain') {
       machine.info.installed = true;
       // An installed system's agent answers while systemd is still starting the rest of the boot
       // (a first-boot update-grub, filesystem checks): measurements taken then would judge that

@@ -151,6 +151,7 @@ function machineChecks(doc: Document, raw: Record<string, unknown>, at: (o: numb
     return;
   }
   if (raw.boot === 'disk' && raw.disks === undefined) at(nodeOffset(doc, ['machine', 'boot']), 'machine.boot', 'boot: disk needs machine.disks (the disk to boot)');
+  if (raw.boot === 'chain' && raw.disks === undefined) at(nodeOffset(doc, ['machine', 'boot']), 'machine.boot', 'boot: chain needs machine.disks (the installed OS to start)');
   if (raw.boot === 'disk' && raw.media !== undefined) at(nodeOffset(doc, ['machine', 'media']), 'machine.media', 'a machine that boots its disk (boot: disk) has no media');
   if (raw.disks !== undefined && (raw.engine ?? 'qemu') !== 'qemu') at(nodeOffset(doc, ['machine', 'disks']), 'machine.disks', 'disk images need engine: qemu');
   if ((raw.engine ?? 'qemu') !== 'qemu') return;
@@ -172,7 +173,7 @@ function machineSpec(raw: Record<string, unknown>, baseDir: string): MachineSpec
     ...(raw.identity === undefined ? {} : { identity: path(raw.identity) }),
     ...(raw.sshOptions === undefined ? {} : { sshOptions: raw.sshOptions as string[] }),
     ...(Array.isArray(raw.disks) ? { disks: (raw.disks as string[]).map((d) => resolve(baseDir, d)) } : {}),
-    ...(raw.boot === undefined ? {} : { boot: raw.boot as 'media' | 'disk' }),
+    ...(raw.boot === undefined ? {} : { boot: raw.boot as 'media' | 'disk' | 'chain' }),
     hypervisor: raw.hypervisor as string | undefined,
     append: raw.append as string | undefined,
     kernel: path(raw.kernel),

@@ -61,7 +61,7 @@ export interface MachineSpec {
   /** The machine's own disks (raw or .qcow2), attached writable after the media (QEMU). */
   disks?: string[];
   /** 'disk': no media; the machine boots its first disk (e.g. provisioned with --hypervisor). */
-  boot?: 'media' | 'disk';
+  boot?: 'media' | 'disk' | 'chain';
   /** Hypervisor command line (space-separated key=value), baked into the media that is built. */
   hypervisor?: string;
   /** Guest kernel command line additions for the media that is built. */
@@ -173,7 +173,7 @@ export const scenarioSchema = {
         identity: { type: 'string', minLength: 1 },
         sshOptions: { type: 'array', items: { type: 'string', minLength: 1 } },
         disks: { type: 'array', minItems: 1, maxItems: 3, items: { type: 'string', minLength: 1 } },
-        boot: { enum: ['media', 'disk'] },
+        boot: { enum: ['media', 'disk', 'chain'] },
         hypervisor: { type: 'string' },
         append: { type: 'string' },
         kernel: { type: 'string', minLength: 1 },

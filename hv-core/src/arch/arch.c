@@ -102,3 +102,4 @@ int vcpu_npt_set_access(uint64_t gpa, enum npt_access access)
 }
 
 void vcpu_set_startup_state(struct cpu *c, uint8_t vector) { ops->set_startup_state(c, vector); }
+void vcpu_set_boot_sector_entry(struct cpu *c, uint16_t ip, uint8_t drive) { ops->set_boot_sector_entry(c, ip, drive); }

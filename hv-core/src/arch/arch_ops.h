@@ -41,6 +41,7 @@ struct arch_ops {
 	void (*set_long_mode_entry)(struct cpu *c, const struct vcpu_long_mode_entry *e);
 	int (*npt_set_access)(uint64_t gpa, enum npt_access access);
 	void (*set_startup_state)(struct cpu *c, uint8_t vector);
+	void (*set_boot_sector_entry)(struct cpu *c, uint16_t ip, uint8_t drive);
 };
 
 extern const struct arch_ops svm_arch_ops;

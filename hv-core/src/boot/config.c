@@ -58,9 +58,10 @@ static void parse_word(const char *w, size_t n, struct hv_config *out, config_re
 		else
 			report(w, n, "expected an I/O port such as 0x2f8");
 	} else if (key_is(w, k, "grace")) {
-		if (parse_number(v, vn, CONFIG_MAX_GRACE_SECONDS, &num))
+		if (parse_number(v, vn, CONFIG_MAX_GRACE_SECONDS, &num)) {
 			out->grace_seconds = (unsigned)num;
-		else
+			out->grace_given = true;
+		} else
 			report(w, n, "expected seconds (0..86400)");
 	} else if (key_is(w, k, "on-shutdown")) {
 		if (key_is(v, vn, "poweroff"))
@@ -85,6 +86,25 @@ static void parse_word(const char *w, size_t n, struct hv_config *out, config_re
 			out->tsc_scaling = false;
 		else
 			report(w, n, "expected on or off");
+	} else if (key_is(w, k, "boot")) {
+		if (key_is(v, vn, "linux"))
+			out->boot = BOOT_LINUX;
+		else if (key_is(v, vn, "chain"))
+			out->boot = BOOT_CHAIN;
+		else
+			report(w, n, "expected linux or chain");
+	} else if (key_is(w, k, "chain-drive")) {
+		if (parse_number(v, vn, 0xFF, &num) && num >= 0x80)
+			out->chain_drive = (uint8_t)num;
+		else
+			report(w, n, "expected a BIOS hard disk number, 0x80 to 0xff");
+	} else if (key_is(w, k, "drive-swap")) {
+		if (key_is(v, vn, "on"))
+			out->drive_swap = true;
+		else if (key_is(v, vn, "off"))
+			out->drive_swap = false;
+		else
+			report(w, n, "expected on or off");
 	} else if (key_is(w, k, "hotkeys")) {
 		const char *why = "";
 		if (hotkeys_parse(&out->hotkeys, v, vn, &why))
@@ -98,6 +118,10 @@ void config_parse(const char *cmdline, struct hv_config *out, config_report_fn r
 {
 	out->serial_port = SERIAL_DEFAULT_PORT;
 	out->grace_seconds = CONFIG_DEFAULT_GRACE_SECONDS;
+	out->grace_given = false;
+	out->boot = BOOT_LINUX;
+	out->chain_drive = 0x80;
+	out->drive_swap = true;
 	out->on_shutdown = SHUTDOWN_POWEROFF;
 	out->tsc_deadline = true;
 	out->tsc_scaling = true;

@@ -21,6 +21,7 @@
 #include "smp.h"
 #include "i8042.h"
 #include "linux_loader.h"
+#include "chain_boot.h"
 #include "log.h"
 #include "multiboot.h"
 #include "page_alloc.h"
@@ -44,14 +45,21 @@ static void report_config(const char *word, size_t length, const char *why)
 	hv_log("command line: ignoring \"%s\": %s", w, why);
 }
 
-static void build_guest_memory(void)
+/* The guest's memory map: the firmware's with the hypervisor's range reserved. A Linux guest
+ * also keeps out of the AP trampoline and the page that holds its copy of the RSDP; a
+ * chain-booted OS finds the firmware's RSDP itself and instead must not take the KiB of the
+ * INT 13h/15h stubs (chain_boot.h). */
+static void build_guest_memory(enum boot_mode mode)
 {
 	struct mem_range reserve[3] = {
 		{ (uint64_t)hv_image_start, (uint64_t)hv_heap_end - (uint64_t)hv_image_start, MEM_RESERVED },
 		{ SMP_TRAMPOLINE_PAGE, PAGE_SIZE, MEM_RESERVED },
 		{ 0, 0, MEM_RESERVED },
 	};
-	if (boot.rsdp_length) {
+	if (mode == BOOT_CHAIN) {
+		reserve[1].base = chain_boot_stub_page();
+		reserve[1].length = reserve[1].base ? 1024 : 0;
+	} else if (boot.rsdp_length) {
 		reserve[2].base = RSDP_GUEST_PAGE;
 		reserve[2].length = PAGE_SIZE;
 	}
@@ -62,7 +70,7 @@ static void build_guest_memory(void)
 	for (unsigned i = 0; i < guest_mem.count; i++)
 		hv_log("e820 %016lx-%016lx type %u", guest_mem.map[i].addr,
 		       guest_mem.map[i].addr + guest_mem.map[i].size - 1, guest_mem.map[i].type);
-	if (boot.rsdp_length) {
+	if (mode == BOOT_LINUX && boot.rsdp_length) {
 		memset(phys_to_virt(RSDP_GUEST_PAGE), 0, PAGE_SIZE);
 		memcpy(phys_to_virt(RSDP_GUEST_PAGE), boot.rsdp, boot.rsdp_length);
 		guest_mem.rsdp_addr = RSDP_GUEST_PAGE;
@@ -108,7 +116,15 @@ void hv_main(uint32_t magic, uint32_t info)
 		       "is told %u MHz in leaf 0x16", announced / 1000, tsc_hz() / 1000,
 		       cpuid_policy(0x16, 0).eax);
 	phys_window_init();
-	build_guest_memory();
+	build_guest_memory(cfg.boot);
+	if (cfg.boot == BOOT_CHAIN && cfg.grace_seconds) {
+		/* A boot menu or loader would arm it before the OS calibrates its clocks: in chain
+		 * mode the installed agent, the control port or a hotkey arms. */
+		if (cfg.grace_given)
+			hv_log("command line: grace=%u ignored: boot=chain never arms on a timer",
+			       cfg.grace_seconds);
+		cfg.grace_seconds = 0;
+	}
 	hv_port_hide();
 	hypercall_port_init();
 	i8042_hotkeys_init(&cfg.hotkeys);
@@ -126,7 +142,11 @@ void hv_main(uint32_t magic, uint32_t info)
 	arch_cpu_init(c, npt);
 	lapic_timer_reset(c);
 	smp_start_aps(npt);
-	linux_load(c, &boot, &guest_mem);
+	if (cfg.boot == BOOT_CHAIN)
+		chain_boot_prepare(c, &boot, guest_mem.map, guest_mem.count, cfg.chain_drive,
+				   cfg.drive_swap);
+	else
+		linux_load(c, &boot, &guest_mem);
 	c->run_state = VCPU_RUNNING;
 	hv_log("grace %us, on-shutdown %s, heap used %lu KiB", cfg.grace_seconds,
 	       power_action_name(cfg.on_shutdown), page_alloc_used() / 1024);

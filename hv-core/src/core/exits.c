@@ -4,6 +4,7 @@
  * Instruction lengths are decoded here, because QEMU TCG reports none (PLATFORM-FACTS.md);
  * where the CPU does report one (SVM NRIP save, VMX exit instruction length) it is used.
  */
+#include "chain_boot.h"
 #include "exits.h"
 #include "apic_page.h"
 #include "arch.h"
@@ -125,6 +126,8 @@ void exit_hlt(struct cpu *c)
 void exit_hypercall(struct cpu *c, enum insn_op instruction)
 {
 	exit_count(c, EXIT_KIND_HYPERCALL);
+	if (chain_boot_vmmcall(c))
+		return; /* a chain-boot stub's INT 13h/15h hook (real mode only) */
 	if (vcpu_cpl(c) != 0) {
 		vcpu_inject_exception(c, X86_VECTOR_UD, false, 0);
 		return;

@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BASELINE_SKU, renderGrubConfig } from '../../../src/builder/grub.js';
+import { BASELINE_SKU, CHAIN_SKU, renderGrubConfig } from '../../../src/builder/grub.js';
 import { packageRoot } from '../../../src/builder/layout.js';
 import { UsageError } from '../../../src/errors.js';
 import { runProgram as run } from '../../../src/util/run.js';
@@ -22,6 +22,10 @@ t.test('the shipped template renders the contract layout and passes grub-script-
   t.match(cfg, /serial --unit=0 --speed=115200/);
   t.ok(cfg.includes(`"${BASELINE_SKU}"`), 'baseline selected by the SMBIOS system SKU');
   t.ok(cfg.indexOf('--id tsx-hv') < cfg.indexOf('--id baseline'), 'hypervisor entry first');
+  t.ok(cfg.includes(`"${CHAIN_SKU}"`), 'chain entry selected by the SMBIOS system SKU');
+  t.match(cfg, /if \[ "\$grub_platform" = "pc" \]; then\n\tmenuentry "[^"]+" --id chain \{/, 'the chain entry exists only for BIOS GRUB');
+  t.match(cfg, /multiboot2 \/boot\/tsx-hv\.elf serial=0x2f8 grace=5 boot=chain chain-drive=0x8\$\{tsxhv_disk\}\n\s*module2 \(hd\$\{tsxhv_disk\}\)\+1 tsx-hv-mbr\n/, 'the chain entry loads the next disk\'s first sector');
+  t.ok(cfg.indexOf('--id baseline') < cfg.indexOf('--id chain'), 'baseline stays the second entry');
   const dir = await mkdtemp(join(tmpdir(), 'grub-test-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'grub.cfg'), cfg);
@@ -30,12 +34,12 @@ t.test('the shipped template renders the contract layout and passes grub-script-
 });
 
 t.test('unknown and unused placeholders are template errors', async (t) => {
-  t.throws(() => renderGrubConfig('@HV_ARGS@ @GUEST_CMDLINE@ @TIMEOUT@ @BASELINE_SKU@ @NOPE@', values), UsageError);
-  t.throws(() => renderGrubConfig('@HV_ARGS@ @TIMEOUT@ @BASELINE_SKU@', values), /does not use @GUEST_CMDLINE@/);
+  t.throws(() => renderGrubConfig('@HV_ARGS@ @GUEST_CMDLINE@ @TIMEOUT@ @BASELINE_SKU@ @CHAIN_SKU@ @NOPE@', values), UsageError);
+  t.throws(() => renderGrubConfig('@HV_ARGS@ @TIMEOUT@ @BASELINE_SKU@ @CHAIN_SKU@', values), /does not use @GUEST_CMDLINE@/);
 });
 
 t.test('the timeout must be whole seconds in range', async (t) => {
-  const tpl = '@HV_ARGS@ @GUEST_CMDLINE@ @TIMEOUT@ @BASELINE_SKU@';
-  t.equal(renderGrubConfig(tpl, { ...values, timeout: 0 }), `${values.hvArgs} ${values.guestCmdline} 0 ${BASELINE_SKU}`);
+  const tpl = '@HV_ARGS@ @GUEST_CMDLINE@ @TIMEOUT@ @BASELINE_SKU@ @CHAIN_SKU@';
+  t.equal(renderGrubConfig(tpl, { ...values, timeout: 0 }), `${values.hvArgs} ${values.guestCmdline} 0 ${BASELINE_SKU} ${CHAIN_SKU}`);
   for (const timeout of [-1, 1.5, 601, Number.NaN]) t.throws(() => renderGrubConfig(tpl, { ...values, timeout }), UsageError, String(timeout));
 });

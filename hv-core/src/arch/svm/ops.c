@@ -30,4 +30,5 @@ const struct arch_ops svm_arch_ops = {
 	.set_long_mode_entry = svm_vcpu_set_long_mode_entry,
 	.npt_set_access = svm_vcpu_npt_set_access,
 	.set_startup_state = svm_vcpu_set_startup_state,
+	.set_boot_sector_entry = svm_vcpu_set_boot_sector_entry,
 };

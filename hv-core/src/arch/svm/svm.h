@@ -58,5 +58,6 @@ void svm_vcpu_inject_page_fault(struct cpu *c, uint64_t linear, uint32_t error);
 void svm_vcpu_set_long_mode_entry(struct cpu *c, const struct vcpu_long_mode_entry *e);
 int svm_vcpu_npt_set_access(uint64_t gpa, enum npt_access access);
 void svm_vcpu_set_startup_state(struct cpu *c, uint8_t vector);
+void svm_vcpu_set_boot_sector_entry(struct cpu *c, uint16_t ip, uint8_t drive);
 
 #endif

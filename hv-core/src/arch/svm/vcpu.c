@@ -278,3 +278,14 @@ void svm_vcpu_set_startup_state(struct cpu *c, uint8_t vector)
 	c->regs.rdx = cpuid(1, 0).eax;
 	c->regs.rsp = 0;
 }
+
+/* The firmware ran with caches on: the boot sector gets CR0 = ET, not the INIT value. */
+void svm_vcpu_set_boot_sector_entry(struct cpu *c, uint16_t ip, uint8_t drive)
+{
+	svm_vcpu_set_startup_state(c, 0);
+	struct vmcb_save *s = &cpu_vmcb(c)->save;
+	s->cr0 = CR0_ET;
+	s->rip = ip;
+	c->regs.rsp = ip;
+	c->regs.rdx = drive;
+}

@@ -30,4 +30,5 @@ const struct arch_ops vmx_arch_ops = {
 	.set_long_mode_entry = vmx_vcpu_set_long_mode_entry,
 	.npt_set_access = vmx_vcpu_npt_set_access,
 	.set_startup_state = vmx_vcpu_set_startup_state,
+	.set_boot_sector_entry = vmx_vcpu_set_boot_sector_entry,
 };

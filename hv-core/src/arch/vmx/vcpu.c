@@ -337,3 +337,13 @@ void vmx_vcpu_set_startup_state(struct cpu *c, uint8_t vector)
 	c->regs.rdx = cpuid(1, 0).eax;
 	c->regs.rsp = 0;
 }
+
+/* The firmware ran with caches on: the boot sector gets CR0 = ET, not the INIT value. */
+void vmx_vcpu_set_boot_sector_entry(struct cpu *c, uint16_t ip, uint8_t drive)
+{
+	vmx_vcpu_set_startup_state(c, 0);
+	set_cr0(cpu_vmx(c), CR0_ET);
+	vmwrite(VMCS_GUEST_RIP, ip);
+	c->regs.rsp = ip;
+	c->regs.rdx = drive;
+}
