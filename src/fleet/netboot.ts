@@ -3,6 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { MEDIA_PATHS } from '../builder/iso.js';
 import { buildLayout } from '../builder/layout.js';
+import { withBuildLock } from '../builder/lock.js';
 import { toolSpec, type DataTool } from '../doctor/catalog.js';
 import { findTool, locateData } from '../doctor/locate.js';
 import { TsxHvError, UsageError } from '../errors.js';
@@ -84,6 +85,8 @@ export interface NetbootPlan {
   out: string;
   tftpRoot: string;
   dnsmasqConf: string;
+  /** The build directory the media's files come from. */
+  buildDir: string;
   sources: NetbootSources;
   /** The rendered texts. */
   dnsmasqConfText: string;
@@ -131,6 +134,7 @@ export function planNetboot(opts: NetbootOptions, dnsmasqProgram = 'dnsmasq'): N
     out,
     tftpRoot,
     dnsmasqConf,
+    buildDir: layout.out,
     sources: { hvElf: layout.hvElf, vmlinuz: layout.vmlinuz, initrd: layout.initrd, grubCfg: join(layout.media, 'grub.cfg') },
     grubPrefix: `(tftp,${subnet.address})/${NETBOOT_PATHS.grubDir}`,
     command,
@@ -156,6 +160,8 @@ export function renderDnsmasqConf(p: Pick<NetbootPlan, 'mode' | 'interface' | 's
     'bind-interfaces',
     'log-facility=-',
     'log-dhcp',
+    '# no pid file: a system dnsmasq on this host keeps its own',
+    'pid-file=',
     'enable-tftp',
     `tftp-root=${p.tftpRoot}`,
     'dhcp-userclass=set:ipxe,iPXE',
@@ -296,7 +302,12 @@ export async function netboot(opts: NetbootOptions): Promise<NetbootResult> {
     const staging = `${plan.tftpRoot}.part`;
     await rm(staging, { recursive: true, force: true });
     try {
-      await writeTree(plan, staging, opts.signal);
+      // Under the build lock: a `tsx-hv build` running meanwhile cannot swap the hypervisor,
+      // kernel or grub.cfg halfway through the copy.
+      await withBuildLock(plan.buildDir, async () => {
+        await checkSources(plan.sources);
+        await writeTree(plan, staging, opts.signal);
+      }, undefined, opts.signal);
       await rm(plan.tftpRoot, { recursive: true, force: true });
       await rename(staging, plan.tftpRoot);
     } finally {
