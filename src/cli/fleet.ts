@@ -37,7 +37,7 @@ export const registerFleet: Register = (program: Command, output: () => Output) 
   const fleet = program
     .command('fleet')
     .description('run tsx-hv on many machines: boot them over the network')
-    .addHelpText('after', '\nExamples:\n  $ tsx-hv fleet netboot --interface eno1 --server 192.168.50.1/24\n  $ tsx-hv help fleet netboot');
+    .addHelpText('after', '\nExamples:\n  $ tsx-hv fleet netboot --interface eno1 --server 192.168.50.1/24\n  $ tsx-hv fleet netboot --help');
   fleet
     .command('netboot')
     .description('render a TFTP tree (GRUB for BIOS and UEFI, an iPXE script, the built hypervisor, kernel and initrd) and a dnsmasq.conf that boot the tsx-hv media over the network')
