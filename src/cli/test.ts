@@ -15,6 +15,7 @@ import { tapReporter } from '../scenario/reporters/tap.js';
 import { parseSpeed } from '../control/speed.js';
 import { MAX_CPUS, type Scenario } from '../scenario/schema.js';
 import { addEngineOptions, engineChoice, type EngineFlags } from './engine-options.js';
+import { checkMachineOptions } from '../engines/start.js';
 import type { Register } from './main.js';
 import type { Output } from './output.js';
 
@@ -33,6 +34,7 @@ interface TestFlags extends EngineFlags {
   target?: string;
   identity?: string;
   sshOption?: string[];
+  uefi?: boolean;
 }
 
 function positive(flag: string, text: string, integer = false): number {
@@ -65,13 +67,14 @@ async function test(out: Output, flags: TestFlags): Promise<void> {
     const tolerancePct = flags.tolerance === undefined ? undefined : positive('--tolerance', flags.tolerance);
     const cpus = flags.cpus === undefined ? undefined : positive('--cpus', flags.cpus, true);
     if (cpus !== undefined && cpus > MAX_CPUS) throw new UsageError(`--cpus must be at most ${MAX_CPUS}, not ${cpus}`);
-    scenarios.unshift(builtinScenario(parseSpeed(flags.speed ?? '60'), { tolerancePct, machine: { ...engine, ...(cpus === undefined ? {} : { cpus }), ...(flags.target ? { target: flags.target } : {}) } }));
-  } else if (flags.engine !== undefined || flags.cpu !== undefined || flags.ips !== undefined || flags.disk !== undefined || flags.bootDisk || flags.bootChain) {
-    throw new UsageError('--engine, --cpu, --ips, --disk, --boot-disk and --boot-chain choose the built-in scenario\'s machine; scenario files set machine.engine, machine.cpu, machine.ips, machine.disks and machine.boot', 'add --speed N, or set them in the file');
+    if (flags.uefi) checkMachineOptions({ ...engine, firmware: 'uefi' });
+    scenarios.unshift(builtinScenario(parseSpeed(flags.speed ?? '60'), { tolerancePct, machine: { ...engine, ...(cpus === undefined ? {} : { cpus }), ...(flags.uefi ? { firmware: 'uefi' as const } : {}), ...(flags.target ? { target: flags.target } : {}) } }));
+  } else if (flags.engine !== undefined || flags.cpu !== undefined || flags.ips !== undefined || flags.disk !== undefined || flags.bootDisk || flags.bootChain || flags.uefi) {
+    throw new UsageError('--engine, --cpu, --ips, --disk, --boot-disk, --boot-chain and --uefi choose the built-in scenario\'s machine; scenario files set machine.engine, machine.cpu, machine.ips, machine.disks, machine.boot and machine.firmware', 'add --speed N, or set them in the file');
   }
   if (flags.target !== undefined) {
-    if (flags.engine !== undefined || flags.cpu !== undefined || flags.ips !== undefined || flags.disk !== undefined || flags.bootDisk || flags.bootChain || flags.media !== undefined || flags.cpus !== undefined) {
-      throw new UsageError('--target reaches a machine that is already running: --engine, --cpu, --ips, --disk, --boot-disk, --media and --cpus do not apply');
+    if (flags.engine !== undefined || flags.cpu !== undefined || flags.ips !== undefined || flags.disk !== undefined || flags.bootDisk || flags.bootChain || flags.uefi || flags.media !== undefined || flags.cpus !== undefined) {
+      throw new UsageError('--target reaches a machine that is already running: --engine, --cpu, --ips, --disk, --boot-disk, --boot-chain, --uefi, --media and --cpus do not apply');
     }
     if (!flags.target.startsWith('ssh://')) throw new UsageError(`--target takes ssh://[user@]host[:port], not "${flags.target}"`);
     for (const s of scenarios) Object.assign(s.machine, { target: flags.target, ...(flags.identity ? { identity: flags.identity } : {}), ...(flags.sshOption?.length ? { sshOptions: flags.sshOption } : {}) });
@@ -106,6 +109,7 @@ export const registerTest: Register = (program: Command, output: () => Output) =
     .addOption(new Option('--tolerance <percent>', 'allowed speed error of the built-in scenario (default 2)'))
     .addOption(new Option('--cpus <n>', `virtual CPUs of the built-in scenario's machine, 1-${MAX_CPUS} (default 1); scenario files set machine.cpus`))
     .addOption(new Option('--media <file>', 'boot this media instead of building build/media/tsx-hv.iso'))
+    .addOption(new Option('--uefi', 'the built-in scenario\'s machine boots with UEFI firmware (OVMF) instead of BIOS (QEMU)'))
     .addOption(new Option('--target <ssh-url>', 'measure a machine that is already running under tsx-hv, over ssh (ssh://[user@]host[:port]; its agent installed by provision --agent): nothing is booted or powered off'))
     .addOption(new Option('-i, --identity <file>', 'with --target: ssh private key'))
     .addOption(new Option('-o, --ssh-option <option>', 'with --target: extra ssh -o option, e.g. StrictHostKeyChecking=accept-new (repeatable)').argParser((v: string, prev: string[] = []) => [...prev, v]))

@@ -28,6 +28,8 @@ export interface BootOptions {
   disks?: readonly string[];
   /** 'disk': no media; boot the first disk's own boot loader. */
   boot?: 'media' | 'disk' | 'chain';
+  /** SeaBIOS (default) or OVMF (QEMU). */
+  firmware?: 'bios' | 'uefi';
   /** A machine already running under tsx-hv, over ssh: connect instead of booting. */
   target?: string;
   identity?: string;
@@ -72,7 +74,7 @@ export async function boot(opts: BootOptions = {}): Promise<Machine<EngineMachin
   if (opts.target) return reach(opts);
   const media = opts.boot === 'disk' ? undefined : await prepareMedia(opts);
   opts.signal?.throwIfAborted();
-  const engine = await startMachine({ engine: opts.engine, cpuVendor: opts.cpuVendor, ips: opts.ips, media, disks: opts.disks, boot: opts.boot, memory: opts.memory, cpus: opts.cpus, cleanup: false });
+  const engine = await startMachine({ engine: opts.engine, cpuVendor: opts.cpuVendor, ips: opts.ips, media, disks: opts.disks, boot: opts.boot, firmware: opts.firmware, memory: opts.memory, cpus: opts.cpus, cleanup: false });
   const onAbort = (): void => void engine.kill();
   opts.signal?.addEventListener('abort', onAbort);
   try {

@@ -146,13 +146,15 @@ function semanticChecks(doc: Document, kind: StepKind, raw: Record<string, unkno
 /** What the schema cannot say: `cpu: intel` and `ips` need Bochs (QEMU TCG emulates AMD SVM only). */
 function machineChecks(doc: Document, raw: Record<string, unknown>, at: (o: number, f: string, m: string) => void): void {
   if (raw.target !== undefined) {
-    for (const f of ['engine', 'media', 'disks', 'boot', 'kernel', 'initrd', 'hypervisor', 'append', 'cpus', 'memory', 'cpu', 'ips'])
+    for (const f of ['engine', 'media', 'disks', 'boot', 'firmware', 'kernel', 'initrd', 'hypervisor', 'append', 'cpus', 'memory', 'cpu', 'ips'])
       if (raw[f] !== undefined) at(nodeOffset(doc, ['machine', f]), `machine.${f}`, 'a running machine (target:) is not booted: it has no ' + f);
     return;
   }
   if (raw.boot === 'disk' && raw.disks === undefined) at(nodeOffset(doc, ['machine', 'boot']), 'machine.boot', 'boot: disk needs machine.disks (the disk to boot)');
   if (raw.boot === 'chain' && raw.disks === undefined) at(nodeOffset(doc, ['machine', 'boot']), 'machine.boot', 'boot: chain needs machine.disks (the installed OS to start)');
   if (raw.boot === 'disk' && raw.media !== undefined) at(nodeOffset(doc, ['machine', 'media']), 'machine.media', 'a machine that boots its disk (boot: disk) has no media');
+  if (raw.boot === 'chain' && raw.firmware === 'uefi') at(nodeOffset(doc, ['machine', 'firmware']), 'machine.firmware', 'chain boot from the media is BIOS only for now; under UEFI boot the disk (boot: disk) with its own tsx-hv entry');
+  if (raw.firmware === 'uefi' && (raw.engine ?? 'qemu') !== 'qemu') at(nodeOffset(doc, ['machine', 'firmware']), 'machine.firmware', 'UEFI firmware needs engine: qemu (Bochs boots its BIOS)');
   if (raw.disks !== undefined && (raw.engine ?? 'qemu') !== 'qemu') at(nodeOffset(doc, ['machine', 'disks']), 'machine.disks', 'disk images need engine: qemu');
   if ((raw.engine ?? 'qemu') !== 'qemu') return;
   if (raw.cpu === 'intel') at(nodeOffset(doc, ['machine', 'cpu']), 'machine.cpu', 'QEMU TCG emulates AMD SVM only; intel (VT-x) needs engine: bochs');
@@ -174,6 +176,7 @@ function machineSpec(raw: Record<string, unknown>, baseDir: string): MachineSpec
     ...(raw.sshOptions === undefined ? {} : { sshOptions: raw.sshOptions as string[] }),
     ...(Array.isArray(raw.disks) ? { disks: (raw.disks as string[]).map((d) => resolve(baseDir, d)) } : {}),
     ...(raw.boot === undefined ? {} : { boot: raw.boot as 'media' | 'disk' | 'chain' }),
+    ...(raw.firmware === undefined ? {} : { firmware: raw.firmware as 'bios' | 'uefi' }),
     hypervisor: raw.hypervisor as string | undefined,
     append: raw.append as string | undefined,
     kernel: path(raw.kernel),

@@ -62,6 +62,8 @@ export interface MachineSpec {
   disks?: string[];
   /** 'disk': no media; the machine boots its first disk (e.g. provisioned with --hypervisor). */
   boot?: 'media' | 'disk' | 'chain';
+  /** The machine's firmware (QEMU): SeaBIOS (default) or OVMF. */
+  firmware?: 'bios' | 'uefi';
   /** Hypervisor command line (space-separated key=value), baked into the media that is built. */
   hypervisor?: string;
   /** Guest kernel command line additions for the media that is built. */
@@ -174,6 +176,7 @@ export const scenarioSchema = {
         sshOptions: { type: 'array', items: { type: 'string', minLength: 1 } },
         disks: { type: 'array', minItems: 1, maxItems: 3, items: { type: 'string', minLength: 1 } },
         boot: { enum: ['media', 'disk', 'chain'] },
+        firmware: { enum: ['bios', 'uefi'] },
         hypervisor: { type: 'string' },
         append: { type: 'string' },
         kernel: { type: 'string', minLength: 1 },
