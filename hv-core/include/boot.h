@@ -12,6 +12,10 @@ extern char hv_image_start[], hv_image_end[], hv_heap_start[], hv_heap_end[];
 /* Builds the host IDT and loads it on the boot CPU; exceptions_load loads it on an AP. */
 void exceptions_init(void);
 void exceptions_load(void);
+/* The host's interrupt windows (exceptions.S): STI; HLT; CLI and STI; NOP; CLI. An interrupt
+ * taken in one is recorded for idle.c (exceptions.c), whatever its vector. */
+void host_sti_hlt(void);
+void host_sti_nop(void);
 void hv_main(uint32_t magic, uint32_t info);
 
 #endif

@@ -13,7 +13,27 @@
 vector_\n:
 	.if \has_error == 0
 	pushq $0
+	.else
+	jmp with_error_\n
 	.endif
+	pushq $\n
+	jmp exception_common
+.endm
+
+/* A vector that has an error code as an exception can also arrive as an external interrupt,
+ * without one, in the host's interrupt windows: a firmware-programmed PIC sends IRQ0-7 on
+ * vectors 8-15 (the BIOS's own mapping, which a chain-booted OS runs with until it remaps the
+ * PIC). Only then is the word on top of the stack one of the windows' return addresses (an
+ * error code never is): that frame gets the error-code slot it lacks. */
+.macro WITH_ERROR n
+with_error_\n:
+	cmpq $host_irq_resume_hlt, (%rsp)
+	je 1f
+	cmpq $host_irq_resume_nop, (%rsp)
+	je 1f
+	pushq $\n
+	jmp exception_common
+1:	pushq $0
 	pushq $\n
 	jmp exception_common
 .endm
@@ -60,6 +80,17 @@ vector_\n:
 	.set n, n + 1
 	.endr
 
+	WITH_ERROR 8
+	WITH_ERROR 10
+	WITH_ERROR 11
+	WITH_ERROR 12
+	WITH_ERROR 13
+	WITH_ERROR 14
+	WITH_ERROR 17
+	WITH_ERROR 21
+	WITH_ERROR 29
+	WITH_ERROR 30
+
 exception_common:
 	pushq %r15
 	pushq %r14
@@ -95,6 +126,28 @@ exception_common:
 	popq %r15
 	addq $16, %rsp
 	iretq
+
+/* The host's only interrupt windows (idle.c through the vendor's host_halt and
+ * host_take_interrupt): an interrupt taken in one returns to host_irq_resume_hlt or
+ * host_irq_resume_nop, which is how exceptions.c tells an external interrupt on a vector below
+ * 32 from an exception. STI's shadow covers the next instruction (SDM vol. 2B, STI). */
+	.globl host_sti_hlt
+host_sti_hlt:
+	sti
+	hlt
+	.globl host_irq_resume_hlt
+host_irq_resume_hlt:
+	cli
+	ret
+
+	.globl host_sti_nop
+host_sti_nop:
+	sti
+	nop
+	.globl host_irq_resume_nop
+host_irq_resume_nop:
+	cli
+	ret
 
 	.data
 	.balign 8

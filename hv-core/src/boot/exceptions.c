@@ -28,6 +28,7 @@ struct idt_gate {
 
 extern const uint64_t exception_vectors[256];
 extern const char rdmsr_safe_insn[], rdmsr_safe_fixup[], wrmsr_safe_insn[], wrmsr_safe_fixup[];
+extern const char host_irq_resume_hlt[], host_irq_resume_nop[];
 
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 
@@ -52,8 +53,11 @@ void hv_exception(struct exception_frame *f)
 		return;
 	}
 	/* An interrupt: only the idle halt opens interrupts (idle.c). The vector is recorded for
-	 * it and the handler returns with RFLAGS.IF clear, so exactly one is taken per halt. */
-	if (f->vector >= 32 && f->vector < 256) {
+	 * it and the handler returns with RFLAGS.IF clear, so exactly one is taken per halt.
+	 * Below 32 it is an interrupt only when it arrived in one of the windows (a PIC still
+	 * on the BIOS's vectors 8-15: exceptions.S); elsewhere it is an exception. */
+	bool in_window = f->rip == (uint64_t)host_irq_resume_hlt || f->rip == (uint64_t)host_irq_resume_nop;
+	if ((f->vector >= 32 && f->vector < 256) || in_window) {
 		__atomic_store_n(&this_cpu()->host_vector, 0x100u | (uint32_t)f->vector, __ATOMIC_SEQ_CST);
 		f->rflags &= ~RFLAGS_IF_BIT;
 		return;

@@ -164,6 +164,13 @@ static void wait(struct cpu *c, bool guest_vectors)
 			c->inject_vector = taken;
 			break;
 		}
+		if (vector < 32) {
+			/* A PIC interrupt on the BIOS's vectors (ExtINT: no APIC ISR bit, nothing to
+			 * give back): held for the guest until it takes interrupts again. */
+			if (!c->inject_vector)
+				c->inject_vector = taken;
+			continue;
+		}
 		idle_give_back(c, vector);
 		spinning = true;
 	}

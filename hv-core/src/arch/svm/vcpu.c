@@ -2,6 +2,7 @@
  * vcpu.c - the vendor interface (include/vcpu.h) on SVM: RIP, event injection, guest
  * register entry state, segments and paging state for the generic emulation (src/emulate).
  */
+#include "boot.h"
 #include "svm.h"
 #include "hvlib.h"
 #include "page_alloc.h"
@@ -185,14 +186,18 @@ bool svm_vcpu_inject_interrupt(struct cpu *c, uint8_t vector)
 uint32_t svm_vcpu_host_halt(struct cpu *c)
 {
 	__atomic_store_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
-	__asm__ volatile("stgi; sti; hlt; cli; clgi" : : : "memory");
+	__asm__ volatile("stgi" : : : "memory");
+	host_sti_hlt();
+	__asm__ volatile("clgi" : : : "memory");
 	return __atomic_exchange_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
 }
 
 uint32_t svm_vcpu_host_take_interrupt(struct cpu *c)
 {
 	__atomic_store_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
-	__asm__ volatile("stgi; sti; nop; cli; clgi" : : : "memory");
+	__asm__ volatile("stgi" : : : "memory");
+	host_sti_nop();
+	__asm__ volatile("clgi" : : : "memory");
 	return __atomic_exchange_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
 }
 

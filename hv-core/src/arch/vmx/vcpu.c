@@ -4,6 +4,7 @@
  * interruption-information field (24.8.3, 26.6 "Event Injection"), CR0/CR4 writes the
  * guest/host masks send to the hypervisor, and the guest's initial states.
  */
+#include "boot.h"
 #include "vmx.h"
 #include "guest_memory.h"
 #include "hvlib.h"
@@ -174,14 +175,14 @@ bool vmx_vcpu_inject_interrupt(struct cpu *c, uint8_t vector)
 uint32_t vmx_vcpu_host_halt(struct cpu *c)
 {
 	__atomic_store_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
-	__asm__ volatile("sti; hlt; cli" : : : "memory");
+	host_sti_hlt();
 	return __atomic_exchange_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
 }
 
 uint32_t vmx_vcpu_host_take_interrupt(struct cpu *c)
 {
 	__atomic_store_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
-	__asm__ volatile("sti; nop; cli" : : : "memory");
+	host_sti_nop();
 	return __atomic_exchange_n(&c->host_vector, 0, __ATOMIC_SEQ_CST);
 }
 
