@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { checkArgs, hypervisorArgs } from '../builder/cmdline.js';
 import { compileHvCore } from '../builder/compile.js';
-import { buildLayout, packageRoot } from '../builder/layout.js';
+import { buildLayout, packageRoot, type BuildLayout } from '../builder/layout.js';
+import { withBuildLock } from '../builder/lock.js';
 import { TsxHvError, UsageError } from '../errors.js';
 import type { BootLoader } from './action-cmdline.js';
 import { parseFstab } from './fstab.js';
@@ -58,13 +59,16 @@ export interface HypervisorSources {
   makeDefault?: boolean;
 }
 
-async function hypervisorImage(given?: string): Promise<string> {
+/** The hypervisor image to install: `given`, or the build's, compiled first when absent. */
+export async function hypervisorImage(given?: string, layout: BuildLayout = buildLayout()): Promise<string> {
   if (given) {
     if (!existsSync(given)) throw new TsxHvError('HYPERVISOR_MISSING', `hypervisor image ${given} does not exist`);
     return resolve(given);
   }
-  const layout = buildLayout();
-  if (!existsSync(layout.hvElf)) await compileHvCore(join(layout.source, 'hv-core'), layout.hvCoreBuild);
+  // Under the build lock: a `tsx-hv build` running at the same time may be writing the ELF.
+  await withBuildLock(layout.out, async () => {
+    if (!existsSync(layout.hvElf)) await compileHvCore(layout.source, layout.hvCoreBuild);
+  });
   return layout.hvElf;
 }
 

@@ -3,6 +3,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import {
   DEFAULT_DROP_IN,
   GRUB_SCRIPT_PATH,
@@ -11,6 +12,7 @@ import {
   diskHypervisorArgs,
   grubCfgHasEntry,
   grubScript,
+  hypervisorImage,
   offlineGrubCfgProgram,
   planHypervisor,
 } from '../../../src/provision/action-hypervisor.js';
@@ -178,4 +180,18 @@ t.test('without an image the build output is used (built when absent)', async (t
   const elf = plan.operations[0]!;
   t.equal(elf.op === 'write' && elf.path, HV_IMAGE_PATH);
   t.same(elf.op === 'write' && elf.content, await readFile(buildLayout().hvElf));
+});
+
+t.test('without a built hypervisor, provisioning compiles one first (a clean checkout), under the build lock', async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'tsx-hv-hvimage-'));
+  t.teardown(() => rm(out, { recursive: true, force: true }));
+  const layout = buildLayout(out);
+  t.notOk(existsSync(layout.hvElf), 'no hypervisor built in the empty build directory');
+  const [a, b] = await Promise.all([hypervisorImage(undefined, layout), hypervisorImage(undefined, layout)]);
+  t.equal(a, layout.hvElf);
+  t.equal(b, layout.hvElf);
+  const elf = await readFile(layout.hvElf);
+  t.same([...elf.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46], 'an ELF file');
+  t.ok(elf.includes(Buffer.from('tsx-hv starting')), 'the tsx-hv hypervisor, compiled from hv-core');
+  await t.rejects(hypervisorImage(join(out, 'nope.elf'), layout), { code: 'HYPERVISOR_MISSING' });
 });
