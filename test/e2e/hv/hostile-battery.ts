@@ -42,6 +42,11 @@ export const HARDWARE: readonly HardwareRule[] = [
     why: 'LOCK on an instruction that is not a locked read-modify-write is #UD (Intel SDM vol. 2A, "LOCK"; AMD APM vol. 3, 1.2.5); QEMU TCG executes LOCK RDTSC/RDTSCP. This machine\'s real CPU raises SIGILL for them.',
   },
   {
+    match: /^rdtscp \[[^\]]*\b66\b[^\]]*\]/,
+    shape: 'tscp',
+    why: 'an operand-size prefix does not change RDTSCP: RCX is IA32_TSC_AUX (SDM vol. 2B, RDTSCP; this machine\'s real CPU: RCX = TSC_AUX with and without 66). QEMU 10.0 TCG, the tested engine since 2026-12-02, leaves another value in RCX when a 66 prefix is present (7.2 did not); the hypervisor emulates the instruction and gives TSC_AUX.',
+  },
+  {
     match: /^efer set (reserved bit|SVME)/,
     shape: 'write=EIO readback=unchanged',
     why: 'WRMSR of a reserved EFER bit is #GP (APM vol. 2, 3.1.7); SVME is reserved when CPUID hides SVM. QEMU ignores reserved EFER bits (and the baseline CPU offers SVM).',
