@@ -28,6 +28,8 @@ export interface HardwareRule {
   why: string;
   /** The CPU vendors the rule is for (default: both). */
   vendors?: readonly CpuVendor[];
+  /** Only where the baseline's outcome has this shape (an emulator quirk in one outcome). */
+  baseline?: string;
 }
 
 /**
@@ -44,6 +46,7 @@ export const HARDWARE: readonly HardwareRule[] = [
   {
     match: /^rdtscp \[[^\]]*\b66\b[^\]]*\]/,
     shape: 'tscp',
+    baseline: 'tscp !rcx-not-tsc-aux',
     why: 'an operand-size prefix does not change RDTSCP: RCX is IA32_TSC_AUX (SDM vol. 2B, RDTSCP; this machine\'s real CPU: RCX = TSC_AUX with and without 66). QEMU 10.0 TCG, the tested engine since 2026-12-02, leaves another value in RCX when a 66 prefix is present (7.2 did not); the hypervisor emulates the instruction and gives TSC_AUX.',
   },
   {
@@ -222,7 +225,7 @@ export async function judgeUnderHypervisor(t: Test, m: EngineMachine, vendor: Cp
       t.fail(`${name}: no outcome under tsx-hv`);
       continue;
     }
-    const rule = HARDWARE.find((r) => r.match.test(name) && (!r.vendors || r.vendors.includes(vendor)));
+    const rule = HARDWARE.find((r) => r.match.test(name) && (!r.vendors || r.vendors.includes(vendor)) && (r.baseline === undefined || r.baseline === b.shape));
     let want: string;
     let basis: string;
     if (rule) {
