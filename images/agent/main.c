@@ -7,11 +7,13 @@
  *   tsx-hv-agent autoarm          wait until the kernel's TSC calibration is over, arm once, exit
  *                                 (what tsx-hv-agent.service runs on installed systems)
  *   tsx-hv-agent keys TTY SECONDS print the raw scan codes typed on a virtual console
+ *   tsx-hv-agent cpus             the tsx-hv signature on every online CPU (exit 3: a CPU runs outside)
  * Exit codes: 0 ok, 1 hypercall error, 2 usage, 3 no tsx-hv hypervisor. */
 #include "hvcmds.h"
 #include "serve.h"
 #include "autoarm.h"
 #include "keys.h"
+#include "cpus.h"
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +23,7 @@
 
 static int usage(void)
 {
-	fputs("usage: tsx-hv-agent [serve [DEVICE|-]] | speed N|P/Q | status | arm | autoarm | keys TTY SECONDS\n", stderr);
+	fputs("usage: tsx-hv-agent [serve [DEVICE|-]] | speed N|P/Q | status | arm | autoarm | keys TTY SECONDS | cpus\n", stderr);
 	return 2;
 }
 
@@ -56,6 +58,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "status") == 0 && argc == 2) return report(hv_cmd_status(msg, sizeof msg), msg);
 	if (strcmp(cmd, "arm") == 0 && argc == 2) return report(hv_cmd_arm(msg, sizeof msg), msg);
 	if (strcmp(cmd, "autoarm") == 0 && argc == 2) return auto_arm_once();
+	if (strcmp(cmd, "cpus") == 0 && argc == 2) return cpus_check();
 	if (strcmp(cmd, "keys") == 0 && argc == 4 && atoi(argv[3]) > 0) return keys_dump(argv[2], atoi(argv[3]));
 	return usage();
 }
