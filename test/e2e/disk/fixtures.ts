@@ -24,13 +24,13 @@ import { withBuildLock } from '../../../src/builder/lock.js';
 export const REPO = resolve(import.meta.dirname, '../../..');
 const CACHE = join(REPO, 'build/cache/disk');
 /** Bump when what the image holds changes: a cached image of another version is not used. */
-const IMAGE_VERSION = 3;
+const IMAGE_VERSION = 4;
 export const BIOS_IMAGE = join(CACHE, `bookworm-bios-uefi-v${IMAGE_VERSION}.raw`);
 const DISK_MIB = 2048;
 /** The ESP's size, at the end of the disk. */
 const ESP_MIB = 64;
 const MIRROR = process.env.TSX_HV_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
-const PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'kmod', 'grub-pc', 'linux-image-amd64', 'initramfs-tools', 'openssh-server'];
+const PACKAGES = ['systemd', 'systemd-sysv', 'udev', 'kmod', 'grub-pc', 'linux-image-amd64', 'initramfs-tools', 'openssh-server', 'python3'];
 /** The kernel command line the installed system has of its own (a lab machine with a serial console). */
 export const OWN_CMDLINE = 'console=ttyS0,115200';
 
