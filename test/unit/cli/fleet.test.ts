@@ -77,8 +77,11 @@ t.test('bad input: one error line with a hint, never a stack', async (t) => {
 t.test('fleet alone lists its subcommands; the help has examples', async (t) => {
   const r = await cli(['fleet', '--help']);
   t.equal(r.code, 0);
-  t.match(r.out, /netboot \[options\]/);
-  t.match(r.out, /Examples:\n {2}\$ tsx-hv fleet netboot/);
+  for (const sub of ['plan', 'rollout', 'status', 'rollback', 'netboot']) t.match(r.out, new RegExp(`\\n  ${sub} \\[options\\]`), sub);
+  t.match(r.out, /Examples:\n {2}\$ tsx-hv fleet plan --inventory lab\.ini\n/);
+  t.match(r.out, /\$ tsx-hv fleet netboot --interface eno1/);
+  const rollout = await cli(['fleet', 'rollout', '--help']);
+  for (const flag of ['--inventory <file>', '--limit <pattern>', '--waves <list>', '--max-fail <percent>', '--journal <file>', '--restart', '--junit <file>', '-e, --extra-vars <vars>']) t.ok(rollout.out.includes(flag), `rollout --help: ${flag}`);
   const sub = await cli(['fleet', 'netboot', '--help']);
   t.match(sub.out, /--dhcp-range <start-end>/);
   t.match(sub.out, /Examples:\n {2}\$ tsx-hv fleet netboot --interface eno1 --server 192\.168\.50\.1\/24/);

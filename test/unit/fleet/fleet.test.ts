@@ -47,9 +47,13 @@ t.test('events fold into one outcome per host', async (t) => {
 /** Does this machine's CPU have hardware virtualisation? Then a local rollout would really provision it. */
 const hasVirt = (): boolean => /^flags\s*:.*\b(svm|vmx)\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
 
-t.test('the real playbooks on this machine (connection local): plan, status and rollback read or change nothing here', async (t) => {
-  if (!(await findTool('ansible-playbook'))) return t.skip('ansible-playbook is not installed (ansible-core)');
-  if (existsSync('/var/lib/tsx-hv/provision/manifest.json')) return t.skip('this machine was provisioned by tsx-hv: a rollback here would revert it');
+const noLocalRun = !(await findTool('ansible-playbook'))
+  ? 'ansible-playbook is not installed (ansible-core)'
+  : existsSync('/var/lib/tsx-hv/provision/manifest.json')
+    ? 'this machine was provisioned by tsx-hv: a rollback here would revert it'
+    : false;
+
+t.test('the real playbooks on this machine (connection local): plan, status and rollback read or change nothing here', { skip: noLocalRun }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tsx-hv-fleet-unit-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const inventory = join(dir, 'lab.ini');

@@ -24,8 +24,9 @@ rack2
 ansible_user=root
 `;
 
-t.test('ansible-inventory reads the lab: hosts in order, groups with their children, host vars', async (t) => {
-  if (!(await findTool('ansible-inventory'))) return t.skip('ansible-inventory is not installed (ansible-core)');
+const noAnsible = !(await findTool('ansible-inventory')) && 'ansible-inventory is not installed (ansible-core)';
+
+t.test('ansible-inventory reads the lab: hosts in order, groups with their children, host vars', { skip: noAnsible }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tsx-hv-inv-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'lab.ini');
