@@ -52,6 +52,9 @@ WantedBy=multi-user.target
 const BOOT_STATE = "find /boot /etc/grub.d /etc/default -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum; cat /proc/cmdline";
 
 const skip = labSkipReason();
+// 12 min alone here (docs/fleet.md); beside another booting test on a 2-core CI machine the
+// reboots and measurements take longer than .taprc's 30 min allow for a file.
+t.setTimeout(60 * 60_000);
 
 t.test('fleet rollout in waves on three machines: a failed health check stops the rollout and is rolled back, a rerun resumes, rollback restores every machine', { skip: skip ?? false }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tsx-hv-fleet-e2e-'));
