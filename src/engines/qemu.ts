@@ -65,7 +65,7 @@ export async function startQemu(opts: Omit<MachineOptions, 'media'> & { media: s
   const firmware = opts.firmware ?? 'bios';
   let args: string[];
   try {
-    args = qemuArgs({ media, disks, memory: opts.memory ?? '512M', cpus: opts.cpus ?? 1, hypervisor: opts.hypervisor ?? true, chain: opts.boot === 'chain', firmware, extraArgs: opts.extraArgs }, qp);
+    args = qemuArgs({ media, disks, memory: opts.memory ?? '512M', cpus: opts.cpus ?? 1, hypervisor: opts.hypervisor ?? true, chain: opts.boot === 'chain', firmware, extraArgs: [...(opts.extraArgs ?? []), ...debugArgs(workdir)] }, qp);
     if (firmware === 'uefi') await copyFile(OVMF_VARS, qp.uefiVars);
   } catch (err) {
     await rm(workdir, { recursive: true, force: true });
@@ -108,4 +108,15 @@ export async function startQemu(opts: Omit<MachineOptions, 'media'> & { media: s
     if (stderr.trim()) throw new ToolFailedError(QEMU_BINARY, undefined, stderr);
     throw err;
   }
+}
+
+/**
+ * TSX_HV_QEMU_DEBUG=FLAGS adds QEMU's `-d FLAGS -D WORKDIR/qemu-debug.log` to every machine
+ * tsx-hv starts (e.g. `cpu_reset,guest_errors` to see a triple fault, `int` for every
+ * exception with its registers): the evidence for a machine that dies without a word, from any
+ * command or test, without changing them. The workdir is kept with the other logs.
+ */
+export function debugArgs(workdir: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const flags = env.TSX_HV_QEMU_DEBUG?.trim();
+  return flags ? ['-d', flags, '-D', join(workdir, 'qemu-debug.log')] : [];
 }
