@@ -115,8 +115,10 @@ export async function startQemu(opts: Omit<MachineOptions, 'media'> & { media: s
  * tsx-hv starts (e.g. `cpu_reset,guest_errors` to see a triple fault, `int` for every
  * exception with its registers): the evidence for a machine that dies without a word, from any
  * command or test, without changing them. The workdir is kept with the other logs.
+ * TSX_HV_QEMU_EXTRA_ARGS="ARG ..." (split on spaces) appends more, e.g. `-accel tcg,thread=single`.
  */
 export function debugArgs(workdir: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const flags = env.TSX_HV_QEMU_DEBUG?.trim();
-  return flags ? ['-d', flags, '-D', join(workdir, 'qemu-debug.log')] : [];
+  const extra = env.TSX_HV_QEMU_EXTRA_ARGS?.trim().split(/\s+/).filter(Boolean) ?? [];
+  return [...(flags ? ['-d', flags, '-D', join(workdir, 'qemu-debug.log')] : []), ...extra];
 }

@@ -36,6 +36,8 @@ export interface BootOptions {
   sshOptions?: readonly string[];
   memory?: string;
   cpus?: number;
+  /** More emulator arguments (QEMU), e.g. `-accel tcg,thread=single`. */
+  extraArgs?: readonly string[];
   /** Hypervisor command line additions (media is built with them). */
   hypervisor?: string;
   /** Guest kernel command line additions (media is built with them). */
@@ -74,7 +76,7 @@ export async function boot(opts: BootOptions = {}): Promise<Machine<EngineMachin
   if (opts.target) return reach(opts);
   const media = opts.boot === 'disk' ? undefined : await prepareMedia(opts);
   opts.signal?.throwIfAborted();
-  const engine = await startMachine({ engine: opts.engine, cpuVendor: opts.cpuVendor, ips: opts.ips, media, disks: opts.disks, boot: opts.boot, firmware: opts.firmware, memory: opts.memory, cpus: opts.cpus, cleanup: false });
+  const engine = await startMachine({ engine: opts.engine, cpuVendor: opts.cpuVendor, ips: opts.ips, media, disks: opts.disks, boot: opts.boot, firmware: opts.firmware, memory: opts.memory, cpus: opts.cpus, extraArgs: opts.extraArgs, cleanup: false });
   const onAbort = (): void => void engine.kill();
   opts.signal?.addEventListener('abort', onAbort);
   try {
