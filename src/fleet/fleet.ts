@@ -157,6 +157,12 @@ export class Outcomes {
     }
   }
 
+  /** The hosts of each wave that ran, in inventory order (events arrive in whatever order Ansible's forks finish). */
+  orderedWaves(): string[][] {
+    const at = (h: string): number => this.hosts.indexOf(h);
+    return this.waves.map((w) => [...w].sort((a, b) => at(a) - at(b)));
+  }
+
   list(): HostOutcome[] {
     return this.hosts.map((h) => this.byHost.get(h) ?? { host: h, result: 'pending' as const });
   }
@@ -236,7 +242,7 @@ export async function fleetRollout(o: RolloutOptions): Promise<FleetReport> {
     const list = [...outcomes.list(), ...resumed.map((h): HostOutcome => ({ host: h, result: 'skipped', reason: `finished in run ${previous.get(h)!.run}`, speed: num(previous.get(h)!.speed) }))];
     const ok = (h: HostOutcome): boolean => h.result === 'done' || h.result === 'already' || h.result === 'skipped';
     const passed = list.every(ok);
-    return { command: 'rollout', inventory: inv.path, journal: journalPath, log: logPath(o), hosts: list, waves: outcomes.waves, resumed, stopped, passed, exitCode: passed ? 0 : 1, durationS: (Date.now() - t0) / 1000 };
+    return { command: 'rollout', inventory: inv.path, journal: journalPath, log: logPath(o), hosts: list, waves: outcomes.orderedWaves(), resumed, stopped, passed, exitCode: passed ? 0 : 1, durationS: (Date.now() - t0) / 1000 };
   };
   if (hosts.length === 0) return report(false);
 

@@ -36,6 +36,10 @@ t.test('events fold into one outcome per host', async (t) => {
   t.match(l4, { result: 'refused', reason: 'no svm', notes: ['no constant_tsc'], facts: { cpus: 1 } });
   t.equal(l4!.speed, undefined, "Ansible's None is no speed");
   t.same(o.waves, [['lab1', 'lab2']]);
+  const late = new Outcomes(['a', 'b', 'c']);
+  late.add(ev({ host: 'c', step: 'wave', status: 'ok', wave: 1 }));
+  late.add(ev({ host: 'a', step: 'wave', status: 'ok', wave: 1 }));
+  t.same(late.orderedWaves(), [['a', 'c']], 'waves are listed in inventory order, whichever host reported first');
   t.same(o.unreachable.map((u) => u.host), ['lab3']);
   const fresh = new Outcomes(['a']);
   fresh.add(ev({ event: 'stats' }));
