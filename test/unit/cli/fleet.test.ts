@@ -86,3 +86,47 @@ t.test('fleet alone lists its subcommands; the help has examples', async (t) => 
   t.match(sub.out, /--dhcp-range <start-end>/);
   t.match(sub.out, /Examples:\n {2}\$ tsx-hv fleet netboot --interface eno1 --server 192\.168\.50\.1\/24/);
 });
+
+t.test('plan, status and rollback through the CLI: human table, NDJSON, JUnit, exit codes; flags are checked first', async (t) => {
+  const { findTool } = await import('../../../src/doctor/locate.js');
+  const { existsSync, readFileSync } = await import('node:fs');
+  if (!(await findTool('ansible-playbook'))) return t.comment('ansible-playbook is not installed: only the flag checks run');
+  if (existsSync('/var/lib/tsx-hv/provision/manifest.json')) return t.comment('this machine was provisioned by tsx-hv: a rollback here would revert it');
+  const virt = /^flags\s*:.*\b(svm|vmx)\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  const dir = await mkdtemp(join(tmpdir(), 'cli-fleet-ansible-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const inv = join(dir, 'lab.ini');
+  await writeFile(inv, '[lab]\nhere ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n');
+
+  for (const [args, re] of [
+    [['fleet', 'rollout', '--inventory', inv, '--waves', '0'], /--waves: "0" is neither/],
+    [['fleet', 'rollout', '--inventory', inv, '--max-fail', '200'], /--max-fail "200"/],
+    [['fleet', 'plan', '--inventory', inv, '--forks', '0'], /--forks "0"/],
+    [['fleet', 'status', '--inventory', inv, '--limit', 'nowhere'], /no host or group named "nowhere"/],
+  ] as const) {
+    const r = await cli([...args]);
+    t.equal(r.code, 2, args.join(' '));
+    t.match(r.err, re);
+  }
+
+  const plan = await cli(['fleet', 'plan', '--inventory', inv, '--waves', '1,100%', '--junit', join(dir, 'plan.xml')]);
+  t.equal(plan.code, virt ? 0 : 1, plan.err);
+  t.match(plan.out, /^host +wave +result +distribution +firmware +cpu +tsc +why$/m);
+  t.match(plan.out, new RegExp(`^here +\\S+ +${virt ? 'fit' : 'refused'} `, 'm'));
+  t.match(plan.out, /^plan: 1 (fit|refused) in \d+ s; Ansible's output: .*lab\.ini\.tsx-hv-ansible\.log$/m);
+  t.match(await readFile(join(dir, 'plan.xml'), 'utf8'), /<testsuites name="tsx-hv fleet plan" tests="1"/);
+
+  const status = await cli(['--json', 'fleet', 'status', '--inventory', inv]);
+  t.equal(status.code, 0, status.err);
+  const events = status.out.trim().split('\n').map((l) => JSON.parse(l) as { event: string; host?: string; step?: string; result?: string; hosts?: { result: string }[] });
+  t.ok(events.some((e) => e.event === 'step' && e.host === 'here' && e.step === 'facts'), 'NDJSON: the facts step');
+  const summary = events.pop()!;
+  t.equal(summary.event, 'summary');
+  t.equal(summary.hosts![0]!.result, 'untouched');
+
+  const rollback = await cli(['fleet', 'rollback', '--inventory', inv]);
+  t.equal(rollback.code, 0, rollback.err);
+  t.match(rollback.out, /^ {2}here {2}facts {2}ok \(\d+\.\d s\)$/m, 'a progress line per step');
+  t.match(rollback.out, /^here +- +untouched +- +- +provision had not changed it$/m);
+  t.match(rollback.out, /rollback: 1 untouched in \d+ s; journal .*lab\.ini\.tsx-hv-journal\.ndjson/);
+});
