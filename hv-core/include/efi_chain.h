@@ -65,6 +65,8 @@ bool efi_trampoline_reserved(void);
 unsigned efi_memory_map(struct mem_range *out, unsigned max);
 /* The stub's page (guest memory, allocated from the firmware by efi.c). */
 uint64_t efi_stub_page(void);
+/* The boot CPU's virtual APIC timer takes over the firmware's (lapic_timer_adopt). */
+void efi_adopt_timer(struct cpu *c);
 /* The boot CPU's guest state: the firmware's own, resuming at the hand-back stub. */
 void efi_chain_prepare(struct cpu *c);
 

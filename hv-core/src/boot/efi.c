@@ -20,6 +20,8 @@
 #include "boot.h"
 #include "config.h"
 #include "hvlib.h"
+#include "lapic.h"
+#include "lapic_timer.h"
 #include "log.h"
 #include "multiboot.h"
 #include "page_alloc.h"
@@ -63,6 +65,47 @@ static uint64_t stub_page;
 static struct mem_range fw_map[BOOT_MAX_MMAP];
 static unsigned fw_map_count;
 static uint8_t map_buffer[MAP_BUFFER] __attribute__((aligned(16)));
+/* The firmware's local-APIC timer at entry (UEFI firmware ticks on it: OVMF's LocalApicTimerDxe,
+ * or 8254TimerDxe on the PIT, which the hypervisor leaves alone). */
+static struct {
+	uint32_t lvt, dcr, initial, current;
+	uint64_t tsc_deadline;
+} fw_timer;
+
+#define APIC_LVT_TIMER 0x320
+#define APIC_TIMER_INITIAL 0x380
+#define APIC_TIMER_CURRENT 0x390
+#define APIC_TIMER_DIVIDE 0x3E0
+#define MSR_TSC_DEADLINE 0x6E0u
+
+/* Read before anything reprograms the timer, on the firmware's identity map. */
+static uint32_t fw_apic_read(unsigned offset)
+{
+	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+	if (base & APIC_BASE_EXTD)
+		return (uint32_t)rdmsr(0x800u + (offset >> 4));
+	return *(volatile uint32_t *)(uintptr_t)((base & APIC_BASE_ADDR_MASK) + offset);
+}
+
+static void save_fw_timer(void)
+{
+	fw_timer.lvt = fw_apic_read(APIC_LVT_TIMER);
+	fw_timer.dcr = fw_apic_read(APIC_TIMER_DIVIDE);
+	fw_timer.initial = fw_apic_read(APIC_TIMER_INITIAL);
+	fw_timer.current = fw_apic_read(APIC_TIMER_CURRENT);
+	if ((fw_timer.lvt & LVT_TIMER_MODE_MASK) == LVT_TIMER_TSC_DEADLINE &&
+	    (cpuid(1, 0).ecx & (1u << 24)))
+		fw_timer.tsc_deadline = rdmsr(MSR_TSC_DEADLINE);
+}
+
+void efi_adopt_timer(struct cpu *c)
+{
+	hv_log("UEFI: the firmware's APIC timer: LVT %x, divide %x, initial count %u, current %u%s",
+	       fw_timer.lvt, fw_timer.dcr, fw_timer.initial, fw_timer.current,
+	       (fw_timer.lvt & LVT_MASKED) ? " (masked: the firmware ticks on another timer)" : "");
+	lapic_timer_adopt(c, fw_timer.lvt, fw_timer.dcr, fw_timer.initial, fw_timer.current,
+			  fw_timer.tsc_deadline);
+}
 
 bool efi_chain_active(void)
 {
@@ -210,6 +253,7 @@ static bool under_tsx_hv(void)
 void hv_efi_main(uint32_t magic, uint64_t mbi)
 {
 	/* hv_log reads this CPU's struct through GS; hv_main finds it again (cpu_at(0)). */
+	save_fw_timer();
 	struct cpu *c = cpu_add(cpuid(1, 0).ebx >> 24);
 	cpu_set_current(c);
 	serial_init(SERIAL_DEFAULT_PORT);
@@ -276,6 +320,14 @@ void hv_efi_main(uint32_t magic, uint64_t mbi)
 		} else if (d->type != EFI_CONVENTIONAL_MEMORY) {
 			hv_log("UEFI memory map: %lx-%lx type %u inside the hypervisor's range %lx-%lx", lo,
 			       hi - 1, d->type, base, end - 1);
+			/* The whole map, for choosing another base (HV_LINK_BASE in CMakeLists.txt). */
+			for (unsigned j = 0; j < n; j++) {
+				const struct efi_memory_descriptor *e = descriptor(j, stride);
+				if (e->type != EFI_CONVENTIONAL_MEMORY)
+					hv_log("UEFI memory map: %lx-%lx type %u", e->physical_start,
+					       e->physical_start + e->number_of_pages * PAGE_SIZE - 1,
+					       e->type);
+			}
 			refuse("the firmware uses part of the hypervisor's memory range");
 		}
 	}

@@ -153,6 +153,8 @@ void hv_main(uint32_t magic, uint32_t info)
 	guest_time_init(smp_discover(boot.rsdp, boot.rsdp_length), rdtsc(), cfg.grace_seconds);
 	arch_cpu_init(c, npt);
 	lapic_timer_reset(c);
+	if (efi_chain_active())
+		efi_adopt_timer(c);
 	if (efi_chain_active() && !efi_trampoline_reserved() && cpu_count() > 1)
 		hv_panic("UEFI: the AP trampoline's page %lx belongs to the firmware, so %u other CPUs "
 			 "cannot be started under the hypervisor", (uint64_t)SMP_TRAMPOLINE_PAGE,
