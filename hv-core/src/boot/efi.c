@@ -335,9 +335,17 @@ void hv_efi_main(uint32_t magic, uint64_t mbi)
 	uint64_t tramp = SMP_TRAMPOLINE_PAGE;
 	trampoline_ok = bs->allocate_pages(EFI_ALLOCATE_ADDRESS, EFI_BOOT_SERVICES_DATA, 1, &tramp) ==
 			EFI_SUCCESS;
-	if (!trampoline_ok)
-		hv_log("UEFI: page %lx (AP trampoline) is the firmware's: other CPUs cannot be started",
-		       (uint64_t)SMP_TRAMPOLINE_PAGE);
+	if (!trampoline_ok) {
+		/* Any page below the EBDA will do: the trampoline finds its own address from CS. */
+		tramp = 0x9EFFF;
+		trampoline_ok = bs->allocate_pages(EFI_ALLOCATE_MAX_ADDRESS, EFI_BOOT_SERVICES_DATA, 1,
+						   &tramp) == EFI_SUCCESS;
+	}
+	if (trampoline_ok)
+		smp_set_trampoline_page(tramp);
+	else
+		hv_log("UEFI: no page below 640 KiB is free for the AP trampoline: other CPUs cannot "
+		       "be started");
 	stub_page = allocate_below_4g(EFI_LOADER_CODE, 1, "the guest's stub page");
 	write_stub(phys_to_virt(stub_page));
 	uint64_t routine = allocate_below_4g(EFI_LOADER_CODE, 1, "a page for the reserve routine");

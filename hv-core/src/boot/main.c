@@ -54,7 +54,7 @@ static void build_guest_memory(enum boot_mode mode)
 {
 	struct mem_range reserve[3] = {
 		{ (uint64_t)hv_image_start, (uint64_t)hv_heap_end - (uint64_t)hv_image_start, MEM_RESERVED },
-		{ SMP_TRAMPOLINE_PAGE, PAGE_SIZE, MEM_RESERVED },
+		{ smp_trampoline_page(), PAGE_SIZE, MEM_RESERVED },
 		{ 0, 0, MEM_RESERVED },
 	};
 	if (mode == BOOT_CHAIN && efi_chain_active()) {
@@ -157,7 +157,7 @@ void hv_main(uint32_t magic, uint32_t info)
 		efi_adopt_timer(c);
 	if (efi_chain_active() && !efi_trampoline_reserved() && cpu_count() > 1)
 		hv_panic("UEFI: the AP trampoline's page %lx belongs to the firmware, so %u other CPUs "
-			 "cannot be started under the hypervisor", (uint64_t)SMP_TRAMPOLINE_PAGE,
+			 "cannot be started under the hypervisor", smp_trampoline_page(),
 			 cpu_count() - 1);
 	smp_start_aps(npt);
 	if (efi_chain_active())

@@ -32,7 +32,7 @@ import { freshDisk } from './fixtures.js';
 const CLI = join(packageRoot(), 'bin', 'tsx-hv.js');
 /** The UEFI hypervisor's own range, EfiReservedMemoryType in the firmware's map (docs/installed-os.md). */
 const HV_BASE = 0x200000;
-const HV_END = 0xc00000;
+const HV_END = 0x800000; // tsx-hv-efi.elf: [2 MiB, 8 MiB) (hv-core/linker.ld)
 
 async function cli(t: Test, args: string[], timeoutMs = 120_000): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const r = await run(process.execPath, [CLI, ...args], { allowFailure: true, timeout: timeoutMs });
