@@ -52,6 +52,13 @@ uint64_t lapic_timer_hz(void);
 /* The timer's registers as after INIT or reset: masked, stopped, divide by 2. */
 void lapic_timer_reset(struct cpu *c);
 
+/* UEFI chain boot: the firmware's timer ran on the physical APIC before the hypervisor took the
+ * CPU (and the calibration reprogrammed it): the virtual timer takes over its registers, the
+ * count `current` still to run and, in TSC-deadline mode, IA32_TSC_DEADLINE, so the firmware's
+ * next tick comes as it would have. */
+void lapic_timer_adopt(struct cpu *c, uint32_t lvt, uint32_t dcr, uint32_t initial, uint32_t current,
+		       uint64_t tsc_deadline);
+
 /* The guest's access to a timer register of its local APIC (xAPIC offset): true if the
  * register is one of the timer's (its value is virtual), false for any other register. */
 bool lapic_timer_read(struct cpu *c, unsigned offset, uint32_t *value);

@@ -18,6 +18,8 @@
 #define MB2_TAG_MMAP 6
 #define MB2_TAG_ACPI_OLD 14
 #define MB2_TAG_ACPI_NEW 15
+#define MB2_TAG_EFI64 12          /* EFI 64-bit system table pointer */
+#define MB2_TAG_EFI64_IMAGE 20    /* EFI 64-bit image handle (boot services kept) */
 
 /* Memory map entry types (same numbering as the BIOS e820 types). */
 #define MEM_AVAILABLE 1u
@@ -51,6 +53,8 @@ struct boot_info {
 	uint8_t rsdp[BOOT_RSDP_MAX]; /* copy of the ACPI RSDP, rsdp_length bytes (0 = none) */
 	unsigned rsdp_length;
 	unsigned truncated; /* entries/strings dropped because they did not fit */
+	uint64_t efi_system_table; /* tag 12, 0 = none */
+	uint64_t efi_image_handle; /* tag 20, 0 = none (the loader ended boot services) */
 };
 
 enum mb2_err {

@@ -13,8 +13,11 @@
 
 #include "cpu.h"
 
-/* The trampoline's page (below 1 MiB, page aligned: SIPI vector TRAMPOLINE_PAGE >> 12). */
+/* The trampoline's page (below 1 MiB, page aligned: SIPI vector page >> 12): SMP_TRAMPOLINE_PAGE,
+ * or under UEFI chain boot whichever page the firmware gave (smp_set_trampoline_page). */
 #define SMP_TRAMPOLINE_PAGE 0x1A000ull
+uint64_t smp_trampoline_page(void);
+void smp_set_trampoline_page(uint64_t page);
 
 /* Registers the CPUs the MADT lists (the boot CPU is already cpu 0). Returns how many CPUs
  * there are in all. `rsdp` is the multiboot2 copy of the RSDP. */

@@ -80,6 +80,15 @@ struct vcpu_long_mode_entry {
 	uint64_t gdt_base;
 	uint16_t gdt_limit;
 	uint16_t code_selector, data_selector;
+	/* A firmware's own state (UEFI chain boot); zero = the defaults of a fresh 64-bit entry
+	 * (no IDT, CR0 = PE|ET|NE|PG, CR4 = PAE, TR a null busy TSS, interrupts off). */
+	uint64_t idt_base;
+	uint16_t idt_limit;
+	uint64_t cr0, cr4;
+	uint64_t efer_nxe; /* EFER.NXE to keep, or 0 */
+	uint16_t tr_selector;
+	uint64_t tr_base;
+	uint32_t tr_limit;
 };
 void vcpu_set_long_mode_entry(struct cpu *c, const struct vcpu_long_mode_entry *e);
 /* Nested paging: sets the guest's access to the guest-physical page at gpa on every CPU

@@ -1,6 +1,6 @@
-import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { InterruptedError, UsageError } from '../errors.js';
+import { InterruptedError, TsxHvError, UsageError } from '../errors.js';
 import { throwIfInterrupted } from '../util/abort.js';
 import { guestCmdline, hypervisorArgs } from './cmdline.js';
 import { compileAddon, compileAgent, compileHvCore } from './compile.js';
@@ -49,7 +49,7 @@ export interface StepResult {
 }
 
 export interface BuildResult {
-  outputs: { hvElf: string; agent: string; vmlinuz: string; initrd: string; iso: string; grubCfg: string };
+  outputs: { hvElf: string; hvEfiElf: string; agent: string; vmlinuz: string; initrd: string; iso: string; grubCfg: string };
   guestCmdline: string;
   hvArgs: string;
   kernelPackage?: KernelPackage;
@@ -170,10 +170,19 @@ async function buildUnlocked(L: BuildLayout, opts: BuildOptions): Promise<BuildR
     {
       step: 'hv-core',
       inputs: async () => (await new InputHash().text('out', L.hvCoreBuild).tree('hv-core', join(L.source, 'hv-core'), ['tests'])).digest(),
-      outputs: [L.hvElf],
+      // Both images come from the one CMake project: tsx-hv.elf (GRUB ends boot services) and
+      // tsx-hv-efi.elf (UEFI chain boot: boot services kept).
+      outputs: [L.hvElf, L.hvEfiElf],
       make: async () => {
         await compileHvCore(L.source, L.hvCoreBuild, { signal });
-        return L.hvElf;
+        const missing: string[] = [];
+        for (const f of [L.hvElf, L.hvEfiElf]) if (!(await access(f).then(() => true, () => false))) missing.push(f);
+        if (missing.length) {
+          throw new TsxHvError('HV_IMAGE_MISSING', `the hypervisor build made no ${missing.join(' and no ')}`, {
+            hint: 'hv-core/CMakeLists.txt must build both tsx-hv.elf and tsx-hv-efi.elf (the media carries both)',
+          });
+        }
+        return `${L.hvElf} + tsx-hv-efi.elf`;
       },
     },
     {
@@ -192,13 +201,13 @@ async function buildUnlocked(L: BuildLayout, opts: BuildOptions): Promise<BuildR
       step: 'media',
       inputs: async () => {
         const h = new InputHash().text('grub.cfg', grubCfgText);
-        for (const f of [L.hvElf, L.vmlinuz, L.initrd]) await h.file(f, f);
+        for (const f of [L.hvElf, L.hvEfiElf, L.vmlinuz, L.initrd]) await h.file(f, f);
         return h.digest();
       },
       outputs: [L.iso, grubCfg],
       make: async () => {
         await writeFile(grubCfg, grubCfgText);
-        await makeIso({ hvElf: L.hvElf, vmlinuz: L.vmlinuz, initrd: L.initrd, grubCfg: grubCfgText }, L.iso, { signal });
+        await makeIso({ hvElf: L.hvElf, hvEfiElf: L.hvEfiElf, vmlinuz: L.vmlinuz, initrd: L.initrd, grubCfg: grubCfgText }, L.iso, { signal });
         return L.iso;
       },
     },
@@ -218,7 +227,7 @@ async function buildUnlocked(L: BuildLayout, opts: BuildOptions): Promise<BuildR
   }
   if (opts.copyIsoTo) await atomicCopy(L.iso, opts.copyIsoTo);
   return {
-    outputs: { hvElf: L.hvElf, agent: L.agent, vmlinuz: L.vmlinuz, initrd: L.initrd, iso: L.iso, grubCfg },
+    outputs: { hvElf: L.hvElf, hvEfiElf: L.hvEfiElf, agent: L.agent, vmlinuz: L.vmlinuz, initrd: L.initrd, iso: L.iso, grubCfg },
     guestCmdline: cmdline,
     hvArgs,
     ...(kernelPackage ? { kernelPackage } : {}),

@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 
 /** SMBIOS system SKU (type 1) that makes the media's GRUB boot the baseline entry. */
 export const BASELINE_SKU = 'tsx-hv:baseline';
-/** SMBIOS system SKU that makes it boot the chain entry: the installed OS on the next disk (BIOS). */
+/** SMBIOS system SKU that makes it boot the chain entry: the installed OS under the hypervisor (BIOS: the next disk's boot sector; UEFI: the firmware's next boot option). */
 export const CHAIN_SKU = 'tsx-hv:chain';
 
 export interface GrubConfigValues {

@@ -5,6 +5,8 @@ import { run } from '../util/run.js';
 
 export interface MediaInputs {
   hvElf: string;
+  /** The hypervisor image UEFI GRUB's chain entry starts (boot services kept). */
+  hvEfiElf: string;
   vmlinuz: string;
   initrd: string;
   grubCfg: string;
@@ -13,6 +15,7 @@ export interface MediaInputs {
 /** Paths on the media (docs/media-layout.md, COMMON contract). */
 export const MEDIA_PATHS = {
   hvElf: 'boot/tsx-hv.elf',
+  hvEfiElf: 'boot/tsx-hv-efi.elf',
   vmlinuz: 'boot/vmlinuz',
   initrd: 'boot/initrd.img',
   grubCfg: 'boot/grub/grub.cfg',
@@ -28,6 +31,7 @@ export async function makeIso(inputs: MediaInputs, iso: string, opts: { signal?:
   try {
     await mkdir(join(tree, 'boot', 'grub'), { recursive: true });
     await copyFile(inputs.hvElf, join(tree, MEDIA_PATHS.hvElf));
+    await copyFile(inputs.hvEfiElf, join(tree, MEDIA_PATHS.hvEfiElf));
     await copyFile(inputs.vmlinuz, join(tree, MEDIA_PATHS.vmlinuz));
     await copyFile(inputs.initrd, join(tree, MEDIA_PATHS.initrd));
     await writeFile(join(tree, MEDIA_PATHS.grubCfg), inputs.grubCfg);

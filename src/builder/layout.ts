@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 
 /**
  * Where the package's sources live and where a build puts its outputs (COMMON contract):
- * build/hv-core/tsx-hv.elf, build/guest/{vmlinuz,initrd.img,tsx-hv-agent}, build/media/tsx-hv.iso,
+ * build/hv-core/tsx-hv.elf and tsx-hv-efi.elf, build/guest/{vmlinuz,initrd.img,tsx-hv-agent}, build/media/tsx-hv.iso,
  * build/cache/ (downloads, keyed by version), build/state.json (what was built from what).
  */
 export interface BuildLayout {
@@ -13,6 +13,8 @@ export interface BuildLayout {
   cache: string;
   hvCoreBuild: string;
   hvElf: string;
+  /** The hypervisor for UEFI chain boot (boot services kept; multiboot2 from EFI GRUB). */
+  hvEfiElf: string;
   guest: string;
   vmlinuz: string;
   initrd: string;
@@ -35,6 +37,7 @@ export function buildLayout(out?: string, source: string = packageRoot()): Build
     cache: join(root, 'cache'),
     hvCoreBuild: join(root, 'hv-core'),
     hvElf: join(root, 'hv-core', 'tsx-hv.elf'),
+    hvEfiElf: join(root, 'hv-core', 'tsx-hv-efi.elf'),
     guest: join(root, 'guest'),
     vmlinuz: join(root, 'guest', 'vmlinuz'),
     initrd: join(root, 'guest', 'initrd.img'),

@@ -34,7 +34,7 @@ export const registerBuild: Register = (program: Command, output: () => Output) 
       out.info(table([['STEP', 'STATUS', 'TIME', 'DETAIL'], ...result.steps.map((s) => [s.step, s.status === 'built' ? out.ok('built') : out.dim('up-to-date'), `${(s.ms / 1000).toFixed(1)} s`, s.detail ?? ''])]));
       out.info('');
       out.info(`media       ${result.outputs.iso}`);
-      out.info(`hypervisor  ${result.outputs.hvElf}  (${result.hvArgs})`);
+      out.info(`hypervisor  ${result.outputs.hvElf}, ${result.outputs.hvEfiElf}  (${result.hvArgs})`);
       out.info(`guest       ${result.outputs.vmlinuz} + ${result.outputs.initrd}  (${result.guestCmdline})`);
     });
 };

@@ -32,7 +32,7 @@ export function addEngineOptions(command: Command): Command {
     .addOption(new Option('--ips <n>', `with --engine bochs: emulated instructions per second, the guest's TSC rate (default ${DEFAULT_IPS})`))
     .addOption(new Option('--disk <file>', 'attach a disk image (raw or .qcow2) as the machine\'s own disk, writable (repeatable; QEMU)').argParser(collect))
     .addOption(new Option('--boot-disk', 'boot the first --disk\'s own boot loader instead of the tsx-hv media (e.g. an installed system provisioned with --hypervisor)').conflicts('bootChain'))
-    .addOption(new Option('--boot-chain', 'boot the media\'s chain entry: the hypervisor starts the installed OS on the first --disk underneath (BIOS)'));
+    .addOption(new Option('--boot-chain', 'boot the media\'s chain entry: the installed OS on the first --disk starts underneath the hypervisor (BIOS: its boot sector; with --uefi: the firmware\'s next boot option)'));
 }
 
 /** The engine the flags ask for, refused (exit 2) when the engine cannot honour them. */

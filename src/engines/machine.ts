@@ -57,8 +57,8 @@ export interface MachineOptions {
   disks?: readonly string[];
   /**
    * 'disk': no media; the machine boots its first disk's own boot loader. 'chain': the media's
-   * chain entry, the hypervisor starting the first disk's boot sector underneath (BIOS; QEMU;
-   * docs/installed-os.md). Default 'media'.
+   * chain entry, the first disk's OS starting underneath the hypervisor (BIOS: its boot sector;
+   * UEFI: the firmware's next boot option; QEMU; docs/installed-os.md). Default 'media'.
    */
   boot?: 'media' | 'disk' | 'chain';
   /** Guest memory in QEMU syntax (default 512M). */

@@ -32,7 +32,10 @@ export interface QemuConfig {
   cpus: number;
   /** false: boot the media's baseline entry (Linux without the hypervisor). */
   hypervisor: boolean;
-  /** The media's chain entry: the first disk's boot sector under the hypervisor (BIOS). */
+  /**
+   * The media's chain entry: the installed OS under the hypervisor (BIOS: the first disk's boot
+   * sector; UEFI: the firmware's next boot option, the first disk).
+   */
   chain?: boolean;
   firmware: 'bios' | 'uefi';
   /** Extra arguments appended verbatim (for experiments). */
@@ -47,25 +50,54 @@ export function checkMemory(memory: string): string {
   return memory;
 }
 
-function mediaDrive(media: string): string[] {
+/** A -drive: `file` (file=,format=) and `rest` go either side of the interface options. */
+interface Drive {
+  file: string;
+  rest: string;
+  cd: boolean;
+}
+
+function mediaDrive(media: string): Drive {
   if (media.includes(',')) throw new UsageError(`the media path must not contain a comma: ${media}`);
   // An ISO is a CD; anything else is a raw disk image (e.g. what `tsx-hv flash` would write),
   // opened with snapshot=on so a run never modifies it.
-  if (/\.iso$/i.test(media)) return ['-drive', `file=${media},format=raw,if=ide,media=cdrom,readonly=on`, '-boot', 'order=d'];
-  return ['-drive', `file=${media},format=raw,if=ide,snapshot=on`, '-boot', 'order=c'];
+  if (/\.iso$/i.test(media)) return { file: `file=${media},format=raw`, rest: ',media=cdrom,readonly=on', cd: true };
+  return { file: `file=${media},format=raw`, rest: ',snapshot=on', cd: false };
 }
 
 /**
  * A machine's own disk: written to like a real disk (no snapshot), so what the guest changes
  * (grubenv after a one-time boot, logs) is there at the next boot. qcow2 by its extension, else raw.
  */
-function diskDrive(disk: string): string[] {
+function diskDrive(disk: string): Drive {
   if (disk.includes(',')) throw new UsageError(`the disk path must not contain a comma: ${disk}`);
-  return ['-drive', `file=${disk},format=${/\.qcow2$/i.test(disk) ? 'qcow2' : 'raw'},if=ide`];
+  return { file: `file=${disk},format=${/\.qcow2$/i.test(disk) ? 'qcow2' : 'raw'}`, rest: '', cd: false };
 }
 
 /** IDE has four places (two buses, master and slave); the media takes one of them. */
 export const MAX_DISKS = 3;
+
+/**
+ * The drives, the media (if any) first. BIOS: `if=ide` in that order (the media is ide0 master,
+ * BIOS drive 0x80 when it is a disk) and `-boot order` for SeaBIOS. UEFI: the same places, each
+ * device with a bootindex (the media 0, then the disks in order), which QEMU hands OVMF as its
+ * boot order (fw_cfg "bootorder"; OVMF does not read `-boot order`, and the two must not be
+ * mixed). So the firmware's BootOrder is the media, then the first disk: what the media's UEFI
+ * chain entry needs, as the firmware boots the next boot option once that entry returns. Without
+ * bootindex OVMF tried QEMU's empty default DVD drive first.
+ */
+function driveArgs(media: string | null, disks: readonly string[], firmware: 'bios' | 'uefi'): string[] {
+  const drives = [...(media === null ? [] : [mediaDrive(media)]), ...disks.map(diskDrive)];
+  if (firmware === 'uefi') {
+    return drives.flatMap(({ file, rest, cd }, i) => {
+      const id = media === null ? `disk${i}` : i === 0 ? 'media' : `disk${i - 1}`;
+      // The place `if=ide` gives the i-th drive: bus ide.(i/2), unit i%2.
+      return ['-drive', `${file},if=none,id=${id}${rest}`, '-device', `${cd ? 'ide-cd' : 'ide-hd'},drive=${id},bus=ide.${i >> 1},unit=${i & 1},bootindex=${i}`];
+    });
+  }
+  const args = drives.flatMap(({ file, rest }) => ['-drive', `${file},if=ide${rest}`]);
+  return [...args, '-boot', `order=${drives[0]!.cd ? 'd' : 'c'}`];
+}
 
 export function qemuArgs(config: QemuConfig, paths: QemuPaths): string[] {
   const disks = config.disks ?? [];
@@ -90,9 +122,7 @@ export function qemuArgs(config: QemuConfig, paths: QemuPaths): string[] {
     '-qmp', `unix:${paths.qmp},server=on,wait=off`,
     '-pidfile', paths.pidfile,
     // The media first (drive 0x80 when it is a disk image); a disk-only machine boots its first disk.
-    ...(config.media === null ? [] : mediaDrive(config.media)),
-    ...disks.flatMap(diskDrive),
-    ...(config.media === null ? ['-boot', 'order=c'] : []),
+    ...driveArgs(config.media, disks, config.firmware),
   ];
   if (config.firmware === 'uefi') {
     args.push('-drive', `if=pflash,format=raw,readonly=on,file=${OVMF_CODE}`, '-drive', `if=pflash,format=raw,file=${paths.uefiVars}`);

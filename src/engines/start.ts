@@ -7,7 +7,7 @@ import { startQemu } from './qemu.js';
 
 /**
  * Refuses options the chosen engine cannot honour: QEMU TCG emulates AMD SVM only and has no
- * instruction rate; Bochs has no UEFI firmware.
+ * instruction rate; Bochs has no UEFI firmware. Chain boot runs under either firmware.
  */
 export function checkMachineOptions(opts: MachineOptions): void {
   const engine = opts.engine ?? 'qemu';
@@ -17,7 +17,8 @@ export function checkMachineOptions(opts: MachineOptions): void {
   if (opts.boot === 'chain') {
     if (!opts.disks?.length) throw new UsageError('chain boot starts an installed OS from a disk: there is none', 'add --disk FILE');
     if (opts.hypervisor === false) throw new UsageError('chain boot is the hypervisor\'s: it cannot run without it', 'drop --no-hypervisor, or use --boot-disk');
-    if ((opts.firmware ?? 'bios') !== 'bios') throw new UsageError('chain boot from the media is BIOS only for now', 'drop --uefi; under UEFI boot the disk with --boot-disk and a provisioned entry (provision --hypervisor)');
+    // UEFI too: the media's UEFI chain entry starts tsx-hv-efi.elf, and the firmware then boots
+    // its next boot option, the first disk (qemu-args.ts gives the media bootindex 0, the disk 1).
   }
   if (opts.cpuVendor !== undefined && !CPU_VENDORS.includes(opts.cpuVendor)) throw new UsageError(`unknown CPU vendor "${String(opts.cpuVendor)}"`, `vendors: ${CPU_VENDORS.join(', ')}`);
   if (engine === 'qemu') {

@@ -14,7 +14,7 @@ import { parseRange, parseSubnet, type AddressRange, type Subnet } from './ipv4.
 /**
  * `tsx-hv fleet netboot` (docs/fleet.md): a TFTP tree and a dnsmasq configuration that boot the
  * media `tsx-hv build` made over the network, on BIOS and UEFI machines. The tree is the media's
- * own layout (MEDIA_PATHS: the hypervisor, the guest kernel and initrd, and the same grub.cfg),
+ * own layout (MEDIA_PATHS: the hypervisor (both images), the guest kernel and initrd, and the same grub.cfg),
  * plus GRUB's network images and modules and an iPXE script, so a netbooted machine runs exactly
  * what the USB stick runs.
  */
@@ -71,6 +71,8 @@ export interface NetbootOptions {
 
 export interface NetbootSources {
   hvElf: string;
+  /** The UEFI chain entry's hypervisor (the media's grub.cfg names it). */
+  hvEfiElf: string;
   vmlinuz: string;
   initrd: string;
   grubCfg: string;
@@ -135,7 +137,7 @@ export function planNetboot(opts: NetbootOptions, dnsmasqProgram = 'dnsmasq'): N
     tftpRoot,
     dnsmasqConf,
     buildDir: layout.out,
-    sources: { hvElf: layout.hvElf, vmlinuz: layout.vmlinuz, initrd: layout.initrd, grubCfg: join(layout.media, 'grub.cfg') },
+    sources: { hvElf: layout.hvElf, hvEfiElf: layout.hvEfiElf, vmlinuz: layout.vmlinuz, initrd: layout.initrd, grubCfg: join(layout.media, 'grub.cfg') },
     grubPrefix: `(tftp,${subnet.address})/${NETBOOT_PATHS.grubDir}`,
     command,
   } as const;
@@ -273,6 +275,7 @@ async function writeTree(plan: NetbootPlan, into: string, signal?: AbortSignal):
   throwIfInterrupted(signal);
   await mkdir(join(into, dirname(MEDIA_PATHS.hvElf)), { recursive: true });
   await copyFile(plan.sources.hvElf, join(into, MEDIA_PATHS.hvElf));
+  await copyFile(plan.sources.hvEfiElf, join(into, MEDIA_PATHS.hvEfiElf));
   await copyFile(plan.sources.vmlinuz, join(into, MEDIA_PATHS.vmlinuz));
   await copyFile(plan.sources.initrd, join(into, MEDIA_PATHS.initrd));
   await copyFile(plan.sources.grubCfg, join(into, MEDIA_PATHS.grubCfg));

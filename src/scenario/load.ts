@@ -153,7 +153,6 @@ function machineChecks(doc: Document, raw: Record<string, unknown>, at: (o: numb
   if (raw.boot === 'disk' && raw.disks === undefined) at(nodeOffset(doc, ['machine', 'boot']), 'machine.boot', 'boot: disk needs machine.disks (the disk to boot)');
   if (raw.boot === 'chain' && raw.disks === undefined) at(nodeOffset(doc, ['machine', 'boot']), 'machine.boot', 'boot: chain needs machine.disks (the installed OS to start)');
   if (raw.boot === 'disk' && raw.media !== undefined) at(nodeOffset(doc, ['machine', 'media']), 'machine.media', 'a machine that boots its disk (boot: disk) has no media');
-  if (raw.boot === 'chain' && raw.firmware === 'uefi') at(nodeOffset(doc, ['machine', 'firmware']), 'machine.firmware', 'chain boot from the media is BIOS only for now; under UEFI boot the disk (boot: disk) with its own tsx-hv entry');
   if (raw.firmware === 'uefi' && (raw.engine ?? 'qemu') !== 'qemu') at(nodeOffset(doc, ['machine', 'firmware']), 'machine.firmware', 'UEFI firmware needs engine: qemu (Bochs boots its BIOS)');
   if (raw.disks !== undefined && (raw.engine ?? 'qemu') !== 'qemu') at(nodeOffset(doc, ['machine', 'disks']), 'machine.disks', 'disk images need engine: qemu');
   if ((raw.engine ?? 'qemu') !== 'qemu') return;

@@ -60,7 +60,10 @@ export interface MachineSpec {
   sshOptions?: string[];
   /** The machine's own disks (raw or .qcow2), attached writable after the media (QEMU). */
   disks?: string[];
-  /** 'disk': no media; the machine boots its first disk (e.g. provisioned with --hypervisor). */
+  /**
+   * 'disk': no media; the machine boots its first disk (e.g. provisioned with --hypervisor).
+   * 'chain': the media's chain entry starts the first disk's OS under the hypervisor (BIOS or UEFI).
+   */
   boot?: 'media' | 'disk' | 'chain';
   /** The machine's firmware (QEMU): SeaBIOS (default) or OVMF. */
   firmware?: 'bios' | 'uefi';

@@ -1,12 +1,10 @@
 /*
- * Multiboot2 header and the 32-bit entry: GRUB leaves us in flat 32-bit protected mode with
+ * The 32-bit entry (the multiboot2 headers are in header/, one per image): GRUB leaves us in flat 32-bit protected mode with
  * paging off, EAX = multiboot2 magic and EBX = the information structure (Multiboot2
  * specification, 3.2 "Machine state"). We build identity page tables for the first 4 GiB
  * with 2 MiB pages, enable long mode (AMD APM vol. 2, 14.6 "Enabling and activating long
  * mode") and call hv_main(magic, info) on the boot CPU's stack.
  */
-#define MB2_MAGIC 0xE85250D6
-#define MB2_ARCH_I386 0
 #define CR0_PE (1 << 0)
 #define CR0_PG (1 << 31)
 #define CR4_PAE (1 << 5)
@@ -17,19 +15,6 @@
 #define PTE_RW 0x2
 #define PTE_PS 0x80
 #define BOOT_STACK_SIZE 16384
-
-	.section .multiboot, "a"
-	.balign 8
-mb2_header:
-	.long MB2_MAGIC
-	.long MB2_ARCH_I386
-	.long mb2_header_end - mb2_header
-	.long -(MB2_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
-	/* end tag */
-	.word 0
-	.word 0
-	.long 8
-mb2_header_end:
 
 	.section .text.entry, "ax"
 	.code32
@@ -114,8 +99,10 @@ boot_gdt_end:
 boot_gdt_ptr:
 	.word boot_gdt_end - boot_gdt - 1
 	.quad boot_gdt
+	.globl boot_magic
 boot_magic:
 	.long 0
+	.globl boot_info
 boot_info:
 	.long 0
 
@@ -124,8 +111,10 @@ boot_info:
 	.globl boot_pml4
 boot_pml4:
 	.skip 4096
+	.globl boot_pdpt
 boot_pdpt:
 	.skip 4096
+	.globl boot_pd
 boot_pd:
 	.skip 4 * 4096
 	.balign 16

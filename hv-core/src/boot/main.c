@@ -22,6 +22,7 @@
 #include "i8042.h"
 #include "linux_loader.h"
 #include "chain_boot.h"
+#include "efi_chain.h"
 #include "log.h"
 #include "multiboot.h"
 #include "page_alloc.h"
@@ -53,10 +54,13 @@ static void build_guest_memory(enum boot_mode mode)
 {
 	struct mem_range reserve[3] = {
 		{ (uint64_t)hv_image_start, (uint64_t)hv_heap_end - (uint64_t)hv_image_start, MEM_RESERVED },
-		{ SMP_TRAMPOLINE_PAGE, PAGE_SIZE, MEM_RESERVED },
+		{ smp_trampoline_page(), PAGE_SIZE, MEM_RESERVED },
 		{ 0, 0, MEM_RESERVED },
 	};
-	if (mode == BOOT_CHAIN) {
+	if (mode == BOOT_CHAIN && efi_chain_active()) {
+		/* The firmware's map is what the OS will see (the region is EfiReservedMemoryType
+		 * there); this one only bounds nested paging. */
+	} else if (mode == BOOT_CHAIN) {
 		reserve[1].base = chain_boot_stub_page();
 		reserve[1].length = reserve[1].base ? 1024 : 0;
 	} else if (boot.rsdp_length) {
@@ -85,7 +89,8 @@ static uint32_t boot_apic_id(void)
 
 void hv_main(uint32_t magic, uint32_t info)
 {
-	struct cpu *c = cpu_add(boot_apic_id());
+	/* The UEFI entry (efi.c) added the boot CPU already. */
+	struct cpu *c = cpu_count() ? cpu_at(0) : cpu_add(boot_apic_id());
 	cpu_set_current(c);
 	serial_init(SERIAL_DEFAULT_PORT);
 	exceptions_init();
@@ -98,6 +103,13 @@ void hv_main(uint32_t magic, uint32_t info)
 	       (uint64_t)hv_image_start, (uint64_t)hv_heap_end, serial_base());
 	if (err)
 		hv_panic("%s", multiboot2_strerror(err));
+	if (efi_chain_active()) {
+		if (cfg.boot != BOOT_CHAIN)
+			hv_panic("tsx-hv-efi.elf is the UEFI chain-boot image and needs boot=chain (the "
+				 "stick's Linux entry uses tsx-hv.elf)");
+		if (!boot.mmap_count)
+			boot.mmap_count = efi_memory_map(boot.mmap, BOOT_MAX_MMAP);
+	}
 	if (boot.truncated)
 		hv_log("boot information: %u entries or strings truncated", boot.truncated);
 	power_set_action(cfg.on_shutdown);
@@ -141,8 +153,16 @@ void hv_main(uint32_t magic, uint32_t info)
 	guest_time_init(smp_discover(boot.rsdp, boot.rsdp_length), rdtsc(), cfg.grace_seconds);
 	arch_cpu_init(c, npt);
 	lapic_timer_reset(c);
+	if (efi_chain_active())
+		efi_adopt_timer(c);
+	if (efi_chain_active() && !efi_trampoline_reserved() && cpu_count() > 1)
+		hv_panic("UEFI: the AP trampoline's page %lx belongs to the firmware, so %u other CPUs "
+			 "cannot be started under the hypervisor", smp_trampoline_page(),
+			 cpu_count() - 1);
 	smp_start_aps(npt);
-	if (cfg.boot == BOOT_CHAIN)
+	if (efi_chain_active())
+		efi_chain_prepare(c);
+	else if (cfg.boot == BOOT_CHAIN)
 		chain_boot_prepare(c, &boot, guest_mem.map, guest_mem.count, cfg.chain_drive,
 				   cfg.drive_swap);
 	else

@@ -97,6 +97,14 @@ int multiboot2_parse(uint32_t magic, const void *info, size_t limit, struct boot
 		case MB2_TAG_ACPI_NEW:
 			parse_acpi(tag, size, out, type == MB2_TAG_ACPI_NEW);
 			break;
+		case MB2_TAG_EFI64:
+			if (size >= 16)
+				out->efi_system_table = load_le64(tag + 8);
+			break;
+		case MB2_TAG_EFI64_IMAGE:
+			if (size >= 16)
+				out->efi_image_handle = load_le64(tag + 8);
+			break;
 		default:
 			break;
 		}

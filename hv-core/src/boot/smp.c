@@ -145,9 +145,23 @@ __attribute__((noreturn)) void ap_entry(struct cpu *c)
 	vcpu_loop(c);
 }
 
+static uint64_t trampoline_page = SMP_TRAMPOLINE_PAGE;
+
+uint64_t smp_trampoline_page(void)
+{
+	return trampoline_page;
+}
+
+void smp_set_trampoline_page(uint64_t page)
+{
+	if (page >= (1u << 20) || page % 4096)
+		hv_panic("AP trampoline page %lx: a STARTUP vector names a page below 1 MiB", page);
+	trampoline_page = page;
+}
+
 static bool start_ap(struct cpu *bsp, struct cpu *ap)
 {
-	uint8_t *page = phys_to_virt(SMP_TRAMPOLINE_PAGE);
+	uint8_t *page = phys_to_virt(trampoline_page);
 	size_t size = (size_t)(ap_trampoline_end - ap_trampoline_start);
 	memcpy(page, ap_trampoline_start, size);
 	struct trampoline_params *p =
@@ -161,7 +175,7 @@ static bool start_ap(struct cpu *bsp, struct cpu *ap)
 	__atomic_store_n(&checked_in, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&sync_ping, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&sync_pong, 0, __ATOMIC_SEQ_CST);
-	uint32_t vector = (uint32_t)(SMP_TRAMPOLINE_PAGE >> 12);
+	uint32_t vector = (uint32_t)(trampoline_page >> 12);
 	lapic_send_icr(bsp, ICR_DELIVERY_INIT | ICR_LEVEL_ASSERT | ICR_TRIGGER_LEVEL, ap->apic_id);
 	delay_us(10000);
 	lapic_send_icr(bsp, ICR_DELIVERY_INIT | ICR_TRIGGER_LEVEL, ap->apic_id);

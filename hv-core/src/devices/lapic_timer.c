@@ -222,6 +222,36 @@ void lapic_timer_reset(struct cpu *c)
 		program(c);
 }
 
+static uint64_t count_to_virtual(const struct vtimer *t, uint64_t count);
+static void start_count(struct cpu *c);
+
+void lapic_timer_adopt(struct cpu *c, uint32_t lvt, uint32_t dcr, uint32_t initial, uint32_t current,
+		       uint64_t tsc_deadline)
+{
+	struct vtimer *t = &c->timer;
+	t->dcr = dcr & 0xBu;
+	t->lvt = lvt & (LVT_VECTOR_MASK | LVT_MASKED | LVT_TIMER_MODE_MASK);
+	if (mode(t) == LVT_TIMER_MODE_MASK)
+		t->lvt &= ~LVT_TIMER_MODE_MASK;
+	t->start = t->deadline = t->period = t->tsc_deadline = 0;
+	t->initial = 0;
+	if (mode(t) == LVT_TIMER_TSC_DEADLINE) {
+		/* The real and the virtual TSC are one at the hand-over (1x, no offset yet). */
+		t->tsc_deadline = tsc_deadline;
+	} else if (initial && (current || mode(t) == LVT_TIMER_PERIODIC)) {
+		/* A one-shot count that reached 0 has fired (its interrupt, if any, is in the real
+		 * IRR); a periodic one reloads. The next expiry is `current` ticks away. */
+		t->initial = initial;
+		start_count(c);
+		if (current && current < initial) {
+			/* As if the count had been written `initial - current` ticks ago. */
+			t->deadline = t->start + count_to_virtual(t, current);
+			t->start = t->deadline - t->period;
+		}
+	}
+	program(c);
+}
+
 /* Virtual TSC ticks for `count` APIC ticks at the guest's divisor. */
 static uint64_t count_to_virtual(const struct vtimer *t, uint64_t count)
 {

@@ -26,6 +26,12 @@ t.test('the shipped template renders the contract layout and passes grub-script-
   t.match(cfg, /if \[ "\$grub_platform" = "pc" \]; then\n\tmenuentry "[^"]+" --id chain \{/, 'the chain entry exists only for BIOS GRUB');
   t.match(cfg, /multiboot2 \/boot\/tsx-hv\.elf serial=0x2f8 grace=5 boot=chain chain-drive=0x8\$\{tsxhv_disk\}\n\s*module2 \(hd\$\{tsxhv_disk\}\)\+1 tsx-hv-mbr\n/, 'the chain entry loads the next disk\'s first sector');
   t.ok(cfg.indexOf('--id baseline') < cfg.indexOf('--id chain'), 'baseline stays the second entry');
+  // UEFI: the same id, the EFI image (boot services kept), no disk and no module: the firmware's
+  // boot manager boots the next boot option once the entry returns.
+  const efi = /if \[ "\$grub_platform" = "efi" \]; then\n\tmenuentry "[^"]+" --id chain \{\n([^}]*)\}\nfi/.exec(cfg);
+  t.ok(efi, 'a chain entry for UEFI GRUB with the same id');
+  t.equal(efi?.[1]?.trim(), 'multiboot2 /boot/tsx-hv-efi.elf serial=0x2f8 grace=5 boot=chain', 'it starts tsx-hv-efi.elf with the hypervisor arguments and boot=chain, nothing else');
+  t.equal(cfg.match(/--id chain/g)?.length, 2, 'one chain entry per platform');
   const dir = await mkdtemp(join(tmpdir(), 'grub-test-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'grub.cfg'), cfg);

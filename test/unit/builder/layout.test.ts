@@ -11,6 +11,7 @@ t.test('the package root holds hv-core/ and images/', async (t) => {
 t.test('outputs follow the contract paths', async (t) => {
   const l = buildLayout(undefined, '/pkg');
   t.equal(l.hvElf, '/pkg/build/hv-core/tsx-hv.elf');
+  t.equal(l.hvEfiElf, '/pkg/build/hv-core/tsx-hv-efi.elf');
   t.equal(l.vmlinuz, '/pkg/build/guest/vmlinuz');
   t.equal(l.initrd, '/pkg/build/guest/initrd.img');
   t.equal(l.agent, '/pkg/build/guest/tsx-hv-agent');

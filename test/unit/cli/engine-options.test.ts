@@ -18,6 +18,7 @@ t.test('the choice: QEMU by default, Bochs with its vendor and rate', async (t) 
   t.throws(() => engineChoice({ bootDisk: true }), /booting from disk needs a disk/);
   t.same(engineChoice({ disk: ['d.raw'], bootChain: true }), { engine: 'qemu', disks: ['d.raw'], boot: 'chain' });
   t.throws(() => engineChoice({ bootChain: true }), /chain boot starts an installed OS from a disk: there is none/);
+  t.match(addEngineOptions(new Command('w')).options.find((o) => o.long === '--boot-chain')?.description, /with --uefi: the firmware's next boot option/);
   t.throws(() => engineChoice({ engine: 'bochs', disk: ['d.raw'], bootChain: true }), /the Bochs engine takes no disk images yet/);
 });
 

@@ -24,7 +24,7 @@ async function workspace(t: Test): Promise<{ build: string; out: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'cli-fleet-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const build = join(dir, 'build');
-  for (const path of ['hv-core/tsx-hv.elf', 'guest/vmlinuz', 'guest/initrd.img', 'media/grub.cfg']) {
+  for (const path of ['hv-core/tsx-hv.elf', 'hv-core/tsx-hv-efi.elf', 'guest/vmlinuz', 'guest/initrd.img', 'media/grub.cfg']) {
     await mkdir(join(build, path, '..'), { recursive: true });
     await writeFile(join(build, path), path);
   }

@@ -30,7 +30,7 @@ t.test('baseline, UEFI, disk images and extra arguments', async (t) => {
   const a = qemuArgs({ ...base, hypervisor: false, firmware: 'uefi', media: '/m/disk.img', extraArgs: ['-d', 'int'] }, paths);
   t.same(after(a, '-smbios'), ['type=1,sku=tsx-hv:baseline']);
   const drives = after(a, '-drive');
-  t.match(drives[0], /file=\/m\/disk\.img,format=raw,if=ide,snapshot=on/);
+  t.match(drives[0], /file=\/m\/disk\.img,format=raw,if=none,id=media,snapshot=on/);
   t.match(drives[1], /if=pflash,.*readonly=on,file=\/usr\/share\/OVMF\/OVMF_CODE\.fd/);
   t.match(drives[2], /if=pflash,format=raw,file=\/w\/vars\.fd/);
   t.same(a.slice(-2), ['-d', 'int']);
@@ -47,6 +47,28 @@ t.test('a machine\'s own disks: writable, after the media; without media the fir
   t.throws(() => qemuArgs({ ...base, disks: ['/1', '/2', '/3', '/4'] }, paths), /at most 3 disks/);
   t.doesNotThrow(() => qemuArgs({ ...base, media: null, disks: ['/1', '/2', '/3', '/4'] }, paths), 'without media all four IDE places are disks');
   t.throws(() => qemuArgs({ ...base, disks: ['/d/a,b.raw'] }, paths), /disk path must not contain a comma/);
+});
+
+t.test('UEFI: the media then the disks in the boot order (bootindex), at the places if=ide gives them; the chain SKU', async (t) => {
+  const a = qemuArgs({ ...base, firmware: 'uefi', chain: true, media: '/m/stick.img', disks: ['/d/debian.raw', '/d/data.qcow2', '/d/c.raw'] }, paths);
+  t.same(after(a, '-drive').slice(0, 4), ['file=/m/stick.img,format=raw,if=none,id=media,snapshot=on', 'file=/d/debian.raw,format=raw,if=none,id=disk0', 'file=/d/data.qcow2,format=qcow2,if=none,id=disk1', 'file=/d/c.raw,format=raw,if=none,id=disk2']);
+  t.same(after(a, '-device'), [
+    'ide-hd,drive=media,bus=ide.0,unit=0,bootindex=0',
+    'ide-hd,drive=disk0,bus=ide.0,unit=1,bootindex=1',
+    'ide-hd,drive=disk1,bus=ide.1,unit=0,bootindex=2',
+    'ide-hd,drive=disk2,bus=ide.1,unit=1,bootindex=3',
+  ], 'the stick first, the installed disk second: the firmware boots it when the chain entry returns');
+  t.notOk(a.includes('-boot'), 'no -boot order beside bootindex');
+  t.same(after(a, '-smbios'), ['type=1,sku=tsx-hv:chain']);
+  const cd = qemuArgs({ ...base, firmware: 'uefi', disks: ['/d/debian.raw'] }, paths);
+  t.match(after(cd, '-drive')[0], 'file=/m/tsx-hv.iso,format=raw,if=none,id=media,media=cdrom,readonly=on');
+  t.same(after(cd, '-device'), ['ide-cd,drive=media,bus=ide.0,unit=0,bootindex=0', 'ide-hd,drive=disk0,bus=ide.0,unit=1,bootindex=1']);
+  const diskOnly = qemuArgs({ ...base, firmware: 'uefi', media: null, disks: ['/d/debian.raw'] }, paths);
+  t.same(after(diskOnly, '-device'), ['ide-hd,drive=disk0,bus=ide.0,unit=0,bootindex=0']);
+  const bios = qemuArgs({ ...base, chain: true, media: '/m/stick.img', disks: ['/d/debian.raw'] }, paths);
+  t.same(after(bios, '-drive'), ['file=/m/stick.img,format=raw,if=ide,snapshot=on', 'file=/d/debian.raw,format=raw,if=ide'], 'BIOS: if=ide as before (the stick is drive 0x80)');
+  t.same(after(bios, '-boot'), ['order=c']);
+  t.notOk(bios.includes('-device'));
 });
 
 t.test('refuses bad sizes, CPU counts and media paths', async (t) => {

@@ -23,6 +23,13 @@ t.test('disks: QEMU only; booting from disk needs a disk and no media', async (t
   await t.rejects(startMachine({ disks: ['/nonexistent/disk.raw'], boot: 'disk' }), /disk image \/nonexistent\/disk\.raw does not exist or is not writable/);
 });
 
+t.test('chain boot: a disk and the hypervisor, under BIOS or UEFI', async (t) => {
+  t.doesNotThrow(() => checkMachineOptions({ disks: ['/d.raw'], boot: 'chain' }));
+  t.doesNotThrow(() => checkMachineOptions({ disks: ['/d.raw'], boot: 'chain', firmware: 'uefi' }), 'UEFI chain boot: the media\'s entry runs tsx-hv-efi.elf');
+  t.throws(() => checkMachineOptions({ boot: 'chain', firmware: 'uefi' }), /chain boot starts an installed OS from a disk: there is none/);
+  t.throws(() => checkMachineOptions({ disks: ['/d.raw'], boot: 'chain', firmware: 'uefi', hypervisor: false }), /cannot run without it/);
+});
+
 t.test('unknown engines and vendors are usage errors', async (t) => {
   t.throws(() => checkMachineOptions({ engine: 'vmware' as 'qemu' }), { message: 'unknown engine "vmware"', hint: 'engines: qemu, bochs' });
   t.throws(() => checkMachineOptions({ engine: 'bochs', cpuVendor: 'via' as 'amd' }), /unknown CPU vendor "via"/);

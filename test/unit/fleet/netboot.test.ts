@@ -7,10 +7,10 @@ import { MEDIA_PATHS } from '../../../src/builder/iso.js';
 import { TsxHvError, UsageError } from '../../../src/errors.js';
 import { runProgram } from '../../../src/util/run.js';
 
-/** A build directory with the four files netboot copies (their content does not matter here). */
+/** A build directory with the five files netboot copies (their content does not matter here). */
 async function fakeBuild(dir: string): Promise<string> {
   const build = join(dir, 'build');
-  for (const [path, text] of [['hv-core/tsx-hv.elf', 'ELF'], ['guest/vmlinuz', 'KERNEL'], ['guest/initrd.img', 'INITRD'], ['media/grub.cfg', 'set default=tsx-hv\n']]) {
+  for (const [path, text] of [['hv-core/tsx-hv.elf', 'ELF'], ['hv-core/tsx-hv-efi.elf', 'EFI ELF'], ['guest/vmlinuz', 'KERNEL'], ['guest/initrd.img', 'INITRD'], ['media/grub.cfg', 'set default=tsx-hv\n']]) {
     await mkdir(join(build, path, '..'), { recursive: true });
     await writeFile(join(build, path), text);
   }
@@ -44,7 +44,7 @@ t.test('proxy-DHCP plan: answers PXE clients only, beside the network\'s DHCP se
   t.equal(plan.range, null);
   t.equal(plan.tftpRoot, '/srv/netboot/tftp');
   t.same(plan.command, ['/usr/sbin/dnsmasq', '--keep-in-foreground', '--conf-file=/srv/netboot/dnsmasq.conf']);
-  t.same(plan.sources, { hvElf: '/opt/build/hv-core/tsx-hv.elf', vmlinuz: '/opt/build/guest/vmlinuz', initrd: '/opt/build/guest/initrd.img', grubCfg: '/opt/build/media/grub.cfg' });
+  t.same(plan.sources, { hvElf: '/opt/build/hv-core/tsx-hv.elf', hvEfiElf: '/opt/build/hv-core/tsx-hv-efi.elf', vmlinuz: '/opt/build/guest/vmlinuz', initrd: '/opt/build/guest/initrd.img', grubCfg: '/opt/build/media/grub.cfg' });
   t.equal(plan.grubPrefix, '(tftp,192.168.50.10)/boot/grub', 'GRUB asks this server, not the one DHCP names');
   const conf = plan.dnsmasqConfText.split('\n');
   for (const line of ['port=0', 'interface=eno1', 'bind-interfaces', 'enable-tftp', 'tftp-root=/srv/netboot/tftp', 'pid-file=', 'leasefile-ro', 'dhcp-range=192.168.50.0,proxy,255.255.255.0']) t.ok(conf.includes(line), line);
@@ -108,7 +108,7 @@ t.test('writes a world-readable tree with the media\'s files, GRUB images and th
   const out = join(dir, 'out');
   const r = await netboot({ interface: 'lo', server: '10.9.8.7/24', out, buildDir });
   t.equal(r.dryRun, false);
-  for (const [path, text] of [[MEDIA_PATHS.hvElf, 'ELF'], [MEDIA_PATHS.vmlinuz, 'KERNEL'], [MEDIA_PATHS.initrd, 'INITRD'], [MEDIA_PATHS.grubCfg, 'set default=tsx-hv\n']]) {
+  for (const [path, text] of [[MEDIA_PATHS.hvElf, 'ELF'], [MEDIA_PATHS.hvEfiElf, 'EFI ELF'], [MEDIA_PATHS.vmlinuz, 'KERNEL'], [MEDIA_PATHS.initrd, 'INITRD'], [MEDIA_PATHS.grubCfg, 'set default=tsx-hv\n']]) {
     t.equal(await readFile(join(r.tftpRoot, path), 'utf8'), text, path);
   }
   t.equal(await readFile(join(r.tftpRoot, NETBOOT_PATHS.ipxeScript), 'utf8'), renderIpxeScript('10.9.8.7'));

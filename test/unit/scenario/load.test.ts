@@ -206,3 +206,11 @@ t.test('machine.disks and machine.boot: disks relative to the file, boot: disk n
   t.match(err('machine:\n  boot: floppy\nsteps:\n  - poweroff: true\n'), /machine\.boot: must be one of: media, disk/);
   t.match(err('machine:\n  disks: []\nsteps:\n  - poweroff: true\n'), /machine\.disks/);
 });
+
+t.test('machine.boot: chain needs a disk, and runs under BIOS or UEFI', async (t) => {
+  for (const firmware of ['bios', 'uefi']) {
+    const s = parseScenario(`machine:\n  disks: [debian.raw]\n  boot: chain\n  firmware: ${firmware}\nsteps:\n  - poweroff: true\n`, '/scen/c.yaml');
+    t.match(s.machine, { boot: 'chain', firmware, disks: ['/scen/debian.raw'] }, firmware);
+  }
+  t.throws(() => parseScenario('machine:\n  boot: chain\n  firmware: uefi\nsteps:\n  - poweroff: true\n', 'x.yaml'), /x\.yaml:2:9: machine\.boot: boot: chain needs machine\.disks/);
+});

@@ -17,6 +17,7 @@
 #define CR4_PAE (1ull << 5)
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
 #define RFLAGS_RESERVED1 (1ull << 1)
 #define DR6_BS (1ull << 14)
 /* VMCB segment attributes (compressed format, APM vol. 2, 15.5.1). */
@@ -225,17 +226,19 @@ void svm_vcpu_set_long_mode_entry(struct cpu *c, const struct vcpu_long_mode_ent
 	set_segment(&s->ss, e->data_selector, SEG_DATA32, 0xFFFFFFFF);
 	set_segment(&s->fs, e->data_selector, SEG_DATA32, 0xFFFFFFFF);
 	set_segment(&s->gs, e->data_selector, SEG_DATA32, 0xFFFFFFFF);
-	set_segment(&s->tr, 0, SEG_TSS64_BUSY, 0x67);
+	set_segment(&s->tr, e->tr_selector, SEG_TSS64_BUSY, e->tr_selector ? e->tr_limit : 0x67);
+	s->tr.base = e->tr_base;
 	set_segment(&s->ldtr, 0, SEG_LDT, 0);
 	s->gdtr.base = e->gdt_base;
 	s->gdtr.limit = e->gdt_limit;
-	s->idtr.base = 0;
-	s->idtr.limit = 0;
+	s->idtr.base = e->idt_base;
+	s->idtr.limit = e->idt_limit;
 	s->cpl = 0;
-	s->cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG;
+	s->cr0 = e->cr0 ? e->cr0 : CR0_PE | CR0_ET | CR0_NE | CR0_PG;
 	s->cr3 = e->cr3;
-	s->cr4 = CR4_PAE;
-	s->efer = EFER_LME | EFER_LMA | EFER_SVME; /* VMRUN requires guest EFER.SVME = 1 */
+	s->cr4 = e->cr4 ? e->cr4 : CR4_PAE;
+	/* VMRUN requires guest EFER.SVME = 1 */
+	s->efer = EFER_LME | EFER_LMA | EFER_SVME | (e->efer_nxe & EFER_NXE);
 	s->rflags = RFLAGS_RESERVED1;              /* interrupts off */
 	s->rip = e->rip;
 	c->regs.rsp = e->rsp;

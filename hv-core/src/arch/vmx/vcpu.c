@@ -282,16 +282,17 @@ void vmx_vcpu_set_long_mode_entry(struct cpu *c, const struct vcpu_long_mode_ent
 	set_segment(SEG_SS, e->data_selector, AR_DATA32, 0xFFFFFFFF, 0);
 	set_segment(SEG_FS, e->data_selector, AR_DATA32, 0xFFFFFFFF, 0);
 	set_segment(SEG_GS, e->data_selector, AR_DATA32, 0xFFFFFFFF, 0);
-	set_segment(VMX_SEG_TR, 0, AR_TSS64_BUSY, 0x67, 0);
+	set_segment(VMX_SEG_TR, e->tr_selector, AR_TSS64_BUSY, e->tr_selector ? e->tr_limit : 0x67,
+		    e->tr_base);
 	set_segment(VMX_SEG_LDTR, 0, VMX_AR_UNUSABLE, 0, 0);
 	vmwrite(VMCS_GUEST_GDTR_BASE, e->gdt_base);
 	vmwrite(VMCS_GUEST_GDTR_LIMIT, e->gdt_limit);
-	vmwrite(VMCS_GUEST_IDTR_BASE, 0);
-	vmwrite(VMCS_GUEST_IDTR_LIMIT, 0);
-	set_cr0(x, CR0_PE | CR0_ET | CR0_NE | CR0_PG);
+	vmwrite(VMCS_GUEST_IDTR_BASE, e->idt_base);
+	vmwrite(VMCS_GUEST_IDTR_LIMIT, e->idt_limit);
+	set_cr0(x, e->cr0 ? e->cr0 : CR0_PE | CR0_ET | CR0_NE | CR0_PG);
 	vmwrite(VMCS_GUEST_CR3, e->cr3);
-	set_cr4(x, CR4_PAE);
-	vmx_set_guest_efer(c, EFER_LME | EFER_LMA);
+	set_cr4(x, e->cr4 ? e->cr4 : CR4_PAE);
+	vmx_set_guest_efer(c, EFER_LME | EFER_LMA | (e->efer_nxe & EFER_NXE));
 	vmwrite(VMCS_GUEST_RFLAGS, RFLAGS_RESERVED1); /* interrupts off */
 	vmwrite(VMCS_GUEST_RIP, e->rip);
 	c->regs.rsp = e->rsp;

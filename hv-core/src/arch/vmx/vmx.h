@@ -264,6 +264,7 @@
 #define CR4_VMXE (1ull << 13)
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
 
 /* Per-CPU VMX state (struct cpu's vendor block, c->vmcb). */
 struct vmx_cpu {
