@@ -9,7 +9,7 @@
  * In each, a guest program touches memory for pressure, then executes RDTSC (plain and a
  * REX.W form straddling two pages) from code pages it has verified through /proc/self/pagemap
  * to sit above 4 GiB physical, 40,000 times, at 60x; then the guest clock is measured against
- * the host's for 60 s at 60x and must be within 0.1%.
+ * the host's for 30 s at 60x and must be within 0.1%.
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
@@ -22,7 +22,7 @@ import type { EngineMachine } from '../../../src/engines/machine.js';
 import { QEMU_CPU } from '../../../src/engines/qemu-args.js';
 import { guestExec, hvStatus, panics, READY_TIMEOUT_MS, standardMedia } from './fixtures.js';
 
-const MEASURE_MS = 60_000;
+const MEASURE_MS = 30_000; // 60 s until the 2026-12-03 CI budget; pairing error is ~1 ms, 0.003% of 30 s
 const TOLERANCE_PCT = 0.1;
 
 function buildProbe(): string {
