@@ -11,6 +11,8 @@
  * machine's own time (Bochs's time is not the host's: docs/engines.md).
  */
 import t from 'tap';
+import { readFile } from 'node:fs/promises';
+import { BASELINE_ENTRY_TITLE, visibleText } from '../../../src/engines/grub-menu.js';
 import { bootToAgent, guestExec, hvStatus, measureMachineSpeed } from './fixtures.js';
 import { hypercallPortChecks, judgeUnderHypervisor, prepareGuest, recordBaseline, type Battery } from './hostile-battery.js';
 
@@ -18,8 +20,17 @@ let baseline: Battery | undefined;
 let baselineMarker = false;
 
 t.test('baseline (no hypervisor): the battery runs and records Bochs Intel outcomes', async (t) => {
-  const { m, bootMs } = await bootToAgent(t, { hypervisor: false, engine: 'bochs', cpuVendor: 'intel', cpus: 1 });
+  const { m, ready, bootMs } = await bootToAgent(t, { hypervisor: false, engine: 'bochs', cpuVendor: 'intel', cpus: 1 });
   t.comment(`Bochs baseline boot to agent ready: ${(bootMs / 1000).toFixed(0)} s`);
+  // Bochs has no SMBIOS SKU to choose the entry: the engine types into GRUB's menu on the
+  // console. GRUB redraws the entries with the highlight (*) moved to the baseline, then runs it
+  // (a chosen entry gets no "Booting" line; only the timeout prints one).
+  const text = visibleText((await readFile(m.paths.consoleLog)).toString('latin1'));
+  t.ok(text.includes(`*${BASELINE_ENTRY_TITLE}`), "the baseline entry was chosen by typing into GRUB's menu");
+  t.notMatch(text, /Booting `tsx-hv/);
+  t.equal(ready.hypervisor, null, 'the guest sees no hypervisor');
+  t.equal(ready.vendor, 'GenuineIntel');
+  t.same(m.hvLog, [], 'the hypervisor port stayed silent');
   const started = performance.now();
   ({ battery: baseline, marker: baselineMarker } = await recordBaseline(t, m));
   t.comment(`baseline battery: ${((performance.now() - started) / 1000).toFixed(0)} s`);
