@@ -6,10 +6,16 @@
  * ((raw * R) >> 32) + offset, vtime's own value or one more (vtime_linear).
  *
  * A CPU reads the TSC in one of three ways, chosen before every VM entry:
- *   raw     the clock is not virtualised yet: the real TSC, no exits (as SVM before arming)
- *   scaled  multiplier and offset from the newest epoch, no exits
- *   trapped RDTSC/RDTSCP exit and read vtime (SVM always; VMX while a writer changes the
- *           timeline, when the newest epoch has not started yet, or with tsc-scaling=off)
+ *   raw     the clock is not virtualised yet: the real TSC, no exits
+ *   scaled  multiplier and offset from the newest epoch, no exits. A CPU that can only offset
+ *           the TSC (SVM: QEMU TCG and most AMD parts have no TSC ratio MSR in use here) takes
+ *           this path while the newest epoch runs at exactly 1x: the multiplier is then 1 and
+ *           the offset alone (VMCB TSC_OFFSET, APM vol. 2, 15.30.5) gives vtime's value exactly.
+ *           So an armed guest at 1x - an installed OS whose agent armed it during boot - reads
+ *           its clock without exits until the first speed change.
+ *   trapped RDTSC/RDTSCP exit and read vtime (SVM at any speed but 1x; VMX while a writer
+ *           changes the timeline, when the newest epoch has not started yet, or with
+ *           tsc-scaling=off)
  *
  * A speed change never lets a CPU run on stale parameters past the new epoch's start: the
  * writer (tsc_scaling_begin) first makes every CPU that reads the TSC without exits leave
@@ -28,7 +34,7 @@
 struct cpu;
 
 enum tsc_path {
-	TSC_PATH_HOST = 0, /* not in guest mode (or its vendor never scales: SVM) */
+	TSC_PATH_HOST = 0, /* not in guest mode */
 	TSC_PATH_TRAPPED,
 	TSC_PATH_RAW,
 	TSC_PATH_SCALED,
@@ -42,11 +48,20 @@ bool tsc_scaling_allowed(void);
 void tsc_scaling_begin(void);
 void tsc_scaling_end(void);
 
+/* What the CPU's virtualisation can do to the guest's TSC without exits. */
+enum tsc_hw {
+	TSC_HW_NONE = 0,   /* trap whenever the clock is virtualised */
+	TSC_HW_OFFSET, /* add an offset only: the scaled path at exactly 1x */
+	TSC_HW_SCALE,      /* multiply and offset: the scaled path at any speed */
+};
+
 /* The path CPU c takes for its next entry and, for TSC_PATH_SCALED, the multiplier (48
- * fraction bits) and offset to program. `scaling` says whether this CPU can scale at all.
- * Publishes the path for writers before deciding (call it last before entering). */
-enum tsc_path tsc_scaling_choose(struct cpu *c, bool scaling, uint64_t *multiplier,
+ * fraction bits; 1 << 48 under TSC_HW_OFFSET) and offset to program. Publishes the path for
+ * writers before deciding (call it last before entering). */
+enum tsc_path tsc_scaling_choose(struct cpu *c, enum tsc_hw hw, uint64_t *multiplier,
 				 uint64_t *offset);
+/* Whether the epoch rate `rate` (vtime's 32 fraction bits) can run without exits on `hw`. */
+bool tsc_scaling_rate_ok(enum tsc_hw hw, uint64_t rate);
 /* Back in the hypervisor after an exit: the CPU no longer reads the TSC without exits. */
 void tsc_scaling_exited(struct cpu *c);
 

@@ -76,7 +76,12 @@ void tsc_scaling_end(void)
 	spin_unlock(&writer);
 }
 
-enum tsc_path tsc_scaling_choose(struct cpu *c, bool scaling, uint64_t *multiplier,
+bool tsc_scaling_rate_ok(enum tsc_hw hw, uint64_t rate)
+{
+	return hw == TSC_HW_SCALE || (hw == TSC_HW_OFFSET && rate == VTIME_RATE_ONE);
+}
+
+enum tsc_path tsc_scaling_choose(struct cpu *c, enum tsc_hw hw, uint64_t *multiplier,
 				 uint64_t *offset)
 {
 	/* Announce "reading without exits" before looking at the writer's count (a writer
@@ -90,7 +95,8 @@ enum tsc_path tsc_scaling_choose(struct cpu *c, bool scaling, uint64_t *multipli
 		path = TSC_PATH_TRAPPED;
 	else if (!guest_time_virtualised())
 		path = TSC_PATH_RAW;
-	else if (scaling && allowed && guest_time_linear(c->index, rdtsc(), &rate, offset))
+	else if (allowed && guest_time_linear(c->index, rdtsc(), &rate, offset) &&
+		 tsc_scaling_rate_ok(hw, rate))
 		path = TSC_PATH_SCALED;
 	if (path == TSC_PATH_SCALED)
 		*multiplier = rate << 16;

@@ -5,6 +5,7 @@
  * guest state dump for anything else (AMD APM vol. 2, Appendix C "SVM Intercept Exit Codes").
  */
 #include "svm.h"
+#include "tsc_scaling.h"
 #include "exits.h"
 #include "guest_memory.h"
 #include "hvlib.h"
@@ -188,7 +189,6 @@ void svm_arch_run(struct cpu *c)
 		}
 		v->save.rax = c->regs.rax;
 		v->save.rsp = c->regs.rsp;
-		svm_sync_tsc_intercepts(c);
 		lapic_timer_before_entry(c);
 		/* An NMI the host took (exceptions.c) belongs to the guest; then an interrupt the
 		 * host acknowledged for it while idle (idle.c). */
@@ -204,7 +204,10 @@ void svm_arch_run(struct cpu *c)
 		uint64_t code = v->control.exit_code;
 		exit_before_entry(c, code == SVM_EXIT_HLT,
 				  code == SVM_EXIT_RDTSC || code == SVM_EXIT_RDTSCP);
+		/* Last before entering: it publishes the path for speed-change writers. */
+		svm_sync_tsc(c);
 		svm_world_switch(&c->regs, c->vmcb_pa, c->host_save_pa);
+		tsc_scaling_exited(c);
 		exit_started(c);
 		c->regs.rax = v->save.rax;
 		c->regs.rsp = v->save.rsp;

@@ -109,7 +109,7 @@ void svm_arch_cpu_init(struct cpu *c, uint64_t npt_root)
 	struct vmcb *v = page_alloc(1);
 	c->vmcb = v;
 	c->vmcb_pa = virt_to_phys(v);
-	/* RDTSC/RDTSCP start untrapped: see svm_sync_tsc_intercepts. */
+	/* RDTSC/RDTSCP start untrapped: see svm_sync_tsc. */
 	v->control.intercept_misc1 = SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT | SVM_INTERCEPT_SMI | SVM_INTERCEPT_NMI |
 				     SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO_PROT |
 				     SVM_INTERCEPT_MSR_PROT | SVM_INTERCEPT_SHUTDOWN;
@@ -128,21 +128,35 @@ void svm_arch_cpu_init(struct cpu *c, uint64_t npt_root)
 }
 
 
-/* Before the clock is armed the guest's TSC is the real TSC (vtime starts as the identity at
- * 1x), so RDTSC runs untrapped and boot pays no exits for it; from the moment vtime's answer
- * can differ (armed, or the guest wrote IA32_TSC/TSC_ADJUST) every RDTSC/RDTSCP exits. Under
- * QEMU TCG each exit costs far more than on hardware (a full TLB flush per world switch). */
-void svm_sync_tsc_intercepts(struct cpu *c)
+/* The path tsc_scaling_choose picks for this entry (tsc_scaling.h). SVM offsets the TSC
+ * (VMCB TSC_OFFSET: RDTSC/RDTSCP return TSC + offset in guest mode, APM vol. 2, 15.30.5) but
+ * is not given a ratio here, so:
+ *   raw      before the clock is virtualised (not armed, no guest write of IA32_TSC or
+ *            TSC_ADJUST): no exits, no offset; boot pays nothing for its clock reads;
+ *   scaled   armed at exactly 1x: the offset alone makes the real TSC vtime's value, no exits
+ *            (an installed OS's agent arms during boot: the rest of the boot reads its clock
+ *            at full speed);
+ *   trapped  any other speed: RDTSC/RDTSCP exit and vtime answers.
+ * Under QEMU TCG each exit costs far more than on hardware (a full TLB flush per world switch:
+ * docs/hypervisor.md), which is what this saves. */
+void svm_sync_tsc(struct cpu *c)
 {
 	struct vmcb *v = cpu_vmcb(c);
-	/* SVM never scales (tsc_scaling.h): the path is only reported. */
-	c->tsc_programmed = (v->control.intercept_misc1 & SVM_INTERCEPT_RDTSC) ||
-					    guest_time_virtualised() ?
-				    TSC_PATH_TRAPPED :
-				    TSC_PATH_RAW;
-	if (!(v->control.intercept_misc1 & SVM_INTERCEPT_RDTSC) && guest_time_virtualised()) {
+	enum tsc_path before = (enum tsc_path)c->tsc_programmed;
+	uint64_t multiplier = 0, offset = 0;
+	enum tsc_path path = tsc_scaling_choose(c, TSC_HW_OFFSET, &multiplier, &offset);
+	if (path == TSC_PATH_TRAPPED) {
 		v->control.intercept_misc1 |= SVM_INTERCEPT_RDTSC;
 		v->control.intercept_misc2 |= SVM_INTERCEPT_RDTSCP;
-		hv_log("cpu %u: RDTSC/RDTSCP now trapped", c->index);
+	} else {
+		v->control.intercept_misc1 &= ~SVM_INTERCEPT_RDTSC;
+		v->control.intercept_misc2 &= ~SVM_INTERCEPT_RDTSCP;
+		v->control.tsc_offset = path == TSC_PATH_SCALED ? offset : 0;
+	}
+	if (path != before && !(c->tsc_paths_logged & (1u << path))) {
+		c->tsc_paths_logged |= 1u << path;
+		hv_log("cpu %u: TSC %s%s", c->index, tsc_path_name(path),
+		       path == TSC_PATH_SCALED ? " at 1x by the offset alone (no RDTSC exits)" :
+		       path == TSC_PATH_TRAPPED ? ": RDTSC/RDTSCP now trapped" : "");
 	}
 }

@@ -28,7 +28,7 @@ extern volatile uint32_t npt_generation;
 __attribute__((noreturn)) void nested_page_fault(uint64_t exitinfo1, uint64_t gpa);
 void svm_world_switch(struct guest_regs *regs, uint64_t vmcb_pa, uint64_t host_save_pa);
 /* Turns on the RDTSC/RDTSCP intercepts once the guest clock is virtualised. */
-void svm_sync_tsc_intercepts(struct cpu *c);
+void svm_sync_tsc(struct cpu *c);
 
 /* The arch.h and vcpu.h functions on SVM, reached through svm_arch_ops (ops.c). */
 const char *svm_arch_unsupported_reason(void);

@@ -402,7 +402,10 @@ void vmx_sync_tsc(struct cpu *c)
 	struct vmx_cpu *x = cpu_vmx(c);
 	enum tsc_path before = (enum tsc_path)c->tsc_programmed;
 	uint64_t multiplier = 0, offset = 0;
-	enum tsc_path path = tsc_scaling_choose(c, tsc_scaling_offered, &multiplier, &offset);
+	/* Without scaling, VMX traps (the offset-only path at 1x is SVM's: here "use TSC offsetting"
+	 * alone is not checked for). */
+	enum tsc_path path = tsc_scaling_choose(c, tsc_scaling_offered ? TSC_HW_SCALE : TSC_HW_NONE,
+						&multiplier, &offset);
 	uint32_t proc = x->proc_controls, proc2 = x->proc2_controls;
 	switch (path) {
 	case TSC_PATH_SCALED:
