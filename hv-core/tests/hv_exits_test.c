@@ -22,6 +22,8 @@
 #include "lapic_timer.h"
 #include "log.h"
 #include "power.h"
+#include "tsc_scaling.h"
+#include "vtime.h"
 #include "vcpu.h"
 
 /* ---- recorded stubs of the modules the exit layer calls ---- */
@@ -102,10 +104,20 @@ bool guest_time_virtualised(void)
 	return true;
 }
 
+/* The newest epoch as tsc_scaling_choose sees it (linear_ok false: a change in progress). */
+static struct {
+	bool ok;
+	uint64_t rate, offset;
+} fake_linear;
+
 bool guest_time_linear(unsigned cpu, uint64_t real, uint64_t *rate, uint64_t *offset)
 {
-	(void)cpu, (void)real, (void)rate, (void)offset;
-	return false;
+	(void)cpu, (void)real;
+	if (fake_linear.ok) {
+		*rate = fake_linear.rate;
+		*offset = fake_linear.offset;
+	}
+	return fake_linear.ok;
 }
 
 void lapic_timer_kick(struct cpu *from, struct cpu *t)
@@ -423,6 +435,38 @@ TEST(rdtsc_after_scaling_never_goes_below_the_floor)
 	exit_rdtsc(&c, false);
 	CHECK_EQ_U64(c.regs.rax, 1002);
 	CHECK_EQ_U64(c.tsc_floor_valid, 0);
+}
+
+/* The path each kind of hardware takes: offset-only hardware (SVM) runs without exits only
+ * while the epoch runs at exactly 1x, with multiplier 1 and vtime's offset; scaling hardware
+ * at any rate; neither traps; tsc-scaling off traps everywhere. */
+TEST(offset_only_hardware_reads_without_exits_only_at_1x)
+{
+	struct cpu c;
+	struct fake_guest g;
+	reset(&c, &g);
+	uint64_t m = 0, o = 0;
+	fake_linear.ok = true;
+	fake_linear.rate = VTIME_RATE_ONE;
+	fake_linear.offset = 0xFFFFFFFFFFFF0000ull; /* negative: the guest's clock is behind */
+	CHECK_EQ_U64(tsc_scaling_choose(&c, TSC_HW_OFFSET, &m, &o), TSC_PATH_SCALED);
+	CHECK_EQ_U64(m, 1ull << 48);
+	CHECK_EQ_U64(o, 0xFFFFFFFFFFFF0000ull);
+	CHECK_EQ_U64(tsc_scaling_choose(&c, TSC_HW_NONE, &m, &o), TSC_PATH_TRAPPED);
+	/* Leaving the offset path for trapping keeps the last readable value as a floor. */
+	CHECK_EQ_U64(c.tsc_floor_valid, 1);
+	fake_linear.rate = VTIME_RATE_ONE + 1; /* a hair above 1x is not 1x */
+	CHECK_EQ_U64(tsc_scaling_choose(&c, TSC_HW_OFFSET, &m, &o), TSC_PATH_TRAPPED);
+	fake_linear.rate = 60 * VTIME_RATE_ONE;
+	CHECK_EQ_U64(tsc_scaling_choose(&c, TSC_HW_OFFSET, &m, &o), TSC_PATH_TRAPPED);
+	CHECK_EQ_U64(tsc_scaling_choose(&c, TSC_HW_SCALE, &m, &o), TSC_PATH_SCALED);
+	CHECK_EQ_U64(m, 60ull << 48);
+	fake_linear.rate = VTIME_RATE_ONE;
+	tsc_scaling_configure(false);
+	CHECK_EQ_U64(tsc_scaling_choose(&c, TSC_HW_OFFSET, &m, &o), TSC_PATH_TRAPPED);
+	tsc_scaling_configure(true);
+	fake_linear.ok = false; /* a speed change in progress: trap */
+	CHECK_EQ_U64(tsc_scaling_choose(&c, TSC_HW_OFFSET, &m, &o), TSC_PATH_TRAPPED);
 }
 
 /* QEMU TCG reports RDTSCP as an RDTSC exit with no length: the bytes decide. */
@@ -796,7 +840,8 @@ TEST(exit_statistics_time_handling_but_not_idle)
 }
 
 RUN_TESTS(UNIT_CASE(cpuid_passes_through_with_the_policy_applied),
-	  UNIT_CASE(rdtsc_after_scaling_never_goes_below_the_floor), UNIT_CASE(mark_hypercall_logs_real_and_virtual_tsc),
+	  UNIT_CASE(rdtsc_after_scaling_never_goes_below_the_floor),
+	  UNIT_CASE(offset_only_hardware_reads_without_exits_only_at_1x), UNIT_CASE(mark_hypercall_logs_real_and_virtual_tsc),
 	  UNIT_CASE(cpuid_tsc_frequency_leaves_follow_the_measured_rate),
 	  UNIT_CASE(cpuid_hides_svm_and_answers_the_hypervisor_leaves),
 	  UNIT_CASE(cpuid_with_lock_prefix_raises_ud),

@@ -137,7 +137,7 @@ export interface HvCpuStatus {
   apic_per_s: number;
   /** Real microseconds from the newest speed change to this CPU's first clock read under it. */
   switch_seen_us: number;
-  /** How this CPU read the TSC at its latest entry: raw, scaled (hardware TSC scaling, no exits) or trapped. */
+  /** How this CPU read the TSC at its latest entry: raw, scaled (hardware TSC scaling, or under SVM at exactly 1x the TSC offset alone; no exits) or trapped. */
   tsc?: 'raw' | 'scaled' | 'trapped' | 'host';
   tsc_path_changes?: number;
 }
