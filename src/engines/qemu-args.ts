@@ -99,6 +99,22 @@ function driveArgs(media: string | null, disks: readonly string[], firmware: 'bi
   return [...args, '-boot', `order=${drives[0]!.cd ? 'd' : 'c'}`];
 }
 
+/**
+ * Every vCPU of a multi-CPU machine on one host thread. QEMU's multi-threaded TCG (the default
+ * since 2.x for x86 on x86 hosts) has a data race that kills the hypervisor: every x87 state
+ * restore (FXRSTOR, XRSTOR, FRSTOR, FLDENV) on *any* vCPU clears IGNNE in *vCPU 0's* hflags2
+ * with a plain read-modify-write from its own host thread (`cpu_clear_ignne`,
+ * target/i386/tcg/system/fpu_helper.c in QEMU 7.2 to 10.0). When that overlaps vCPU 0's #VMEXIT,
+ * the stale value puts HF2_NPT_MASK back while vCPU 0 runs the hypervisor, QEMU walks the host's
+ * page tables through the nested ones, where the hypervisor's memory is a scratch page, and the
+ * host triple-faults (#PF 0x10 on the instruction after VMRUN, #DF, reset). A Linux guest does
+ * FXRSTOR on every return to a process whose FPU state was switched out, so any busy
+ * multi-CPU guest hits it sooner or later (docs/engines.md, "Multi-CPU machines"). One host
+ * thread runs the vCPUs in turn and the writes never overlap. Real hardware has no such race.
+ * An explicit `-accel` in the extra arguments (TSX_HV_QEMU_EXTRA_ARGS) replaces it.
+ */
+export const SINGLE_THREADED_TCG: readonly string[] = ['-accel', 'tcg,thread=single'];
+
 export function qemuArgs(config: QemuConfig, paths: QemuPaths): string[] {
   const disks = config.disks ?? [];
   if (config.media === null && disks.length === 0) throw new UsageError('nothing to boot: no media and no disk');
@@ -129,5 +145,7 @@ export function qemuArgs(config: QemuConfig, paths: QemuPaths): string[] {
   }
   if (!config.hypervisor) args.push('-smbios', `type=1,sku=${BASELINE_SKU}`);
   else if (config.chain) args.push('-smbios', `type=1,sku=${CHAIN_SKU}`);
-  return [...args, ...(config.extraArgs ?? [])];
+  const extra = config.extraArgs ?? [];
+  if (config.cpus > 1 && !extra.includes('-accel')) args.push(...SINGLE_THREADED_TCG);
+  return [...args, ...extra];
 }

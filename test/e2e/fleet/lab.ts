@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { QEMU_BINARY, QEMU_CPU } from '../../../src/engines/qemu-args.js';
+import { QEMU_BINARY, QEMU_CPU, SINGLE_THREADED_TCG } from '../../../src/engines/qemu-args.js';
 import { TimeoutError } from '../../../src/errors.js';
 import { runProgram as run } from '../../../src/util/run.js';
 import { BIOS_IMAGE, freshDisk, withDiskRoot } from '../disk/fixtures.js';
@@ -288,10 +288,10 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       const args = ['-machine', 'pc', '-cpu', QEMU_CPU, '-m', opts.memory ?? '512M', '-smp', String(host.cpus), '-display', 'none', '-monitor', 'none',
         '-drive', `file=${host.disk},format=raw,if=ide`, '-nic', `tap,ifname=${tap},script=no,downscript=no,model=e1000,mac=${host.mac}`,
         '-serial', `file:${host.consoleLog}`, '-serial', `file:${host.hvLog}`,
-        // A machine of several CPUs on single-threaded TCG: under QEMU's multi-threaded TCG a
-        // 2-CPU machine booting under the hypervisor can die of the open SMP defect around the
-        // agent's arming (docs/hypervisor.md, "Speed changes"); these tests are about the fleet.
-        ...(host.cpus > 1 ? ['-accel', 'tcg,thread=single'] : [])];
+        // A machine of several CPUs on single-threaded TCG, as the engine starts every multi-CPU
+        // machine: QEMU's multi-threaded TCG races on vCPU 0's hflags2 (SINGLE_THREADED_TCG in
+        // src/engines/qemu-args.ts) and kills the hypervisor.
+        ...(host.cpus > 1 ? SINGLE_THREADED_TCG : [])];
       // Its own process group (detached), so close() kills QEMU and nothing else; pdeathsig
       // survives the exec of ip and of QEMU, so a test process that dies takes its machines along.
       const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'ip', 'netns', 'exec', ns, QEMU_BINARY, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });

@@ -23,7 +23,7 @@
 import t, { type Test } from 'tap';
 import { startMachine } from '../../../src/engines/start.js';
 import { guestExec, hvStatus, mediaWithAppend, panics, READY_TIMEOUT_MS } from './fixtures.js';
-import { resetRecorder, underKnownTripleFault,
+import { resetRecorder, withTripleFaultEvidence,
   cpuStates,
   installSmpPrograms,
   measureOnCpu,
@@ -46,7 +46,7 @@ const fileStart = performance.now();
 
 // iomem=relaxed lets the last case map the local APIC through /dev/mem (Debian's kernel has
 // CONFIG_IO_STRICT_DEVMEM); smp-2.test.ts boots the same media.
-/** Set when the speed-switch subtest lost the machine to the known open defect (underKnownTripleFault). */
+/** Set when the speed-switch subtest lost the machine (a triple fault, reported by withTripleFaultEvidence). */
 let machineLost = false;
 const resets = resetRecorder('smp');
 const m = await startMachine({ media: await mediaWithAppend('iomem=relaxed'), hypervisor: true, cpus: CPUS, extraArgs: resets.args });
@@ -117,7 +117,7 @@ t.test('CLOCK_MONOTONIC never goes backwards across CPUs under 200 random speed 
   const fromEnv = Number(process.env.TSX_HV_SMP_READS);
   const reads = fromEnv > 0 ? fromEnv : Math.max(100_000, Math.round((rate * MONOTONIC_CI_SECONDS) / 10_000) * 10_000);
   t.comment(`smp_monotonic: ${rate.toFixed(0)} reads/s over ${CPUS} threads; running ${reads} reads${fromEnv > 0 ? ' (TSX_HV_SMP_READS)' : ''}`);
-  const r = await underKnownTripleFault(t, m, resets, () => monotonicUnderSwitches(m, t, { reads, switches: 200, expectedSeconds: reads / rate, seed: 4242 }));
+  const r = await withTripleFaultEvidence(t, m, resets, () => monotonicUnderSwitches(m, t, { reads, switches: 200, expectedSeconds: reads / rate, seed: 4242 }));
   if (!r) {
     machineLost = true;
     return;
@@ -139,7 +139,7 @@ t.test('CLOCK_MONOTONIC never goes backwards across CPUs under 200 random speed 
 
 t.test('every AP goes offline and online twice at 10x; the guest stays consistent', async (t) => {
   evidence(t);
-  if (machineLost) return void t.pass('not run', { skip: 'the machine was lost to the known triple fault in the speed-switch subtest' });
+  if (machineLost) return void t.pass('not run', { skip: 'the machine was lost in the speed-switch subtest (a triple fault, failed there)' });
   t.equal(await m.control('speed 10', 10_000), 'ok speed 10/1', 'speed 10');
   await offlineOnlineEveryAp(m, t, CPUS, 2);
   t.equal(await onlineCpus(m), `0-${CPUS - 1}`, 'every cpu online');
@@ -152,7 +152,7 @@ t.test('every AP goes offline and online twice at 10x; the guest stays consisten
 
 t.test('an SMI IPI to a running CPU does not panic the hypervisor', async (t) => {
   evidence(t);
-  if (machineLost) return void t.pass('not run', { skip: 'the machine was lost to the known triple fault in the speed-switch subtest' });
+  if (machineLost) return void t.pass('not run', { skip: 'the machine was lost in the speed-switch subtest (a triple fault, failed there)' });
   t.equal(await m.control('speed 1', 10_000), 'ok speed 1/1', 'speed 1');
   // ICR low 0x4200: SMI (delivery mode 010), level assert; ICR high: APIC ID 1.
   const sent = await guestExec(m, 'taskset -c 0 /tmp/smp_apic icr 1 0x4200 2>&1', 15_000).catch((e: Error) => ({ exit: -1, out: e.message }));

@@ -78,3 +78,10 @@ t.test('refuses bad sizes, CPU counts and media paths', async (t) => {
   for (const cpus of [0, 1.5, 65]) t.throws(() => qemuArgs({ ...base, cpus }, paths), UsageError);
   t.throws(() => qemuArgs({ ...base, media: '/m/a,b.iso' }, paths), /comma/);
 });
+
+t.test('multi-CPU machines run single-threaded TCG (the cpu_clear_ignne race of multi-threaded TCG); an explicit -accel replaces it', async (t) => {
+  t.same(after(qemuArgs(base, paths), '-accel'), [], 'one CPU: QEMU\'s default');
+  t.same(after(qemuArgs({ ...base, cpus: 4 }, paths), '-accel'), ['tcg,thread=single']);
+  t.same(after(qemuArgs({ ...base, cpus: 2, hypervisor: false }, paths), '-accel'), ['tcg,thread=single'], 'a disk\'s own boot entry may start the hypervisor too');
+  t.same(after(qemuArgs({ ...base, cpus: 2, extraArgs: ['-accel', 'tcg,thread=multi'] }, paths), '-accel'), ['tcg,thread=multi']);
+});

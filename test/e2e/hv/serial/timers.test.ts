@@ -58,7 +58,7 @@ import {
   TIMER_LATENCY,
   type TimerLine,
 } from '../timers-guest.js';
-import { resetRecorder, underKnownTripleFault } from '../smp-guest.js';
+import { resetRecorder, withTripleFaultEvidence } from '../smp-guest.js';
 
 const fileStart = performance.now();
 /** Guard at 10x/60x: a mean overshoot below 1 s of guest time (without the virtual timer: seconds). */
@@ -232,8 +232,9 @@ const SWITCH_GAP_MS = 4000;
 // This subtest found the spurious kick NMI (a second kick sent while the first was in flight
 // reached the guest as "NMI received for unknown reason", and under QEMU TCG the machine then
 // sometimes stopped: the hypervisor's own triple fault). Since 2026-12-02 at most one kick
-// NMI is outstanding per CPU (docs/hypervisor.md, "Speed changes"); the triple fault itself is
-// not gone under load, so it is reported as a TODO with QEMU's evidence (underKnownTripleFault).
+// NMI is outstanding per CPU (docs/hypervisor.md, "Speed changes"). The triple fault that
+// remained was QEMU's multi-threaded TCG race (docs/engines.md, "Multi-CPU machines"); a triple
+// fault now fails with QEMU's evidence (withTripleFaultEvidence).
 t.test(`${CPUS} CPUs: timers armed on every CPU through speed switches never fire early and none is lost`, async (t) => {
   const resets = resetRecorder('timers-smp');
   const m = await startMachine({ media: await standardMedia(), hypervisor: true, cpus: CPUS, extraArgs: resets.args });
@@ -259,9 +260,9 @@ t.test(`${CPUS} CPUs: timers armed on every CPU through speed switches never fir
   t.equal(started.out.trim(), String(workers.length), `${workers.length} timer workers running (${SMP_KINDS.length} per CPU)`);
 
   const t0 = performance.now();
-  // The open defect (docs/hypervisor.md, "Speed changes"): a host triple fault during switches
-  // on 2-4 CPUs is a TODO with QEMU's evidence; any other failure fails.
-  const switched = await underKnownTripleFault(t, m, resets, async () => {
+  // A host triple fault during the switches fails with QEMU's evidence (docs/engines.md,
+  // "Multi-CPU machines": QEMU's multi-threaded TCG race, avoided by the engine).
+  const switched = await withTripleFaultEvidence(t, m, resets, async () => {
     for (const speed of SWITCHES) {
       await setSpeed(m, speed);
       await new Promise((r) => setTimeout(r, SWITCH_GAP_MS));
