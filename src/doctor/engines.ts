@@ -66,7 +66,7 @@ function qemu(tools: readonly ToolStatus[]): EngineReport {
     requires,
     version,
     limits,
-    reason: `QEMU${version ? ` ${version}` : ''} TCG emulates AMD SVM with nested paging; no hardware virtualisation needed (UEFI boot also needs ovmf)${limits.length ? `; cannot: ${limits.join('; ')}` : ''}`,
+    reason: `QEMU${version ? ` ${version}` : ''} TCG emulates AMD SVM with nested paging; no hardware virtualisation needed (UEFI boot also needs ovmf); machines of 2+ CPUs run single-threaded (multi-threaded TCG races on vCPU 0's state and kills the hypervisor: docs/engines.md)${limits.length ? `; cannot: ${limits.join('; ')}` : ''}`,
   };
 }
 

@@ -71,6 +71,7 @@ t.test("QEMU's version and what it cannot do: real-mode nested paging and x2APIC
   const [qemu] = judgeEngines(withVersion, virtualCpu, []);
   t.equal(qemu!.version, '7.2.22');
   t.match(qemu!.reason, /^QEMU 7\.2\.22 TCG emulates AMD SVM .*; cannot: nested paging while the guest runs in real mode/);
+  t.match(qemu!.reason, /machines of 2\+ CPUs run single-threaded/);
   const [q10] = judgeEngines(tools.map((x) => (x.name === 'qemu-system-x86_64' ? { ...x, version: '10.0.2' } : x)), virtualCpu, []);
   t.notMatch(q10!.reason, /cannot/);
 });
