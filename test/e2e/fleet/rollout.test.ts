@@ -145,6 +145,13 @@ t.test('fleet rollout in waves on three machines: a failed health check stops th
   t.same(lab2State, { lab2: pristine.lab2, lab3: pristine.lab3 }, 'lab2 rolled back to its previous boot (running its own kernel command line); lab3 untouched');
   const target = await lab.exec([process.execPath, CLI, '--json', 'test', '--speed', '10', '--target', `ssh://root@${lab.hosts[0]!.address}`, '-i', lab.key, ...lab.sshOptions.flatMap((o) => ['-o', o])], { allowFailure: true, timeout: 15 * 60_000 });
   t.equal(target.exitCode, 0, `lab1 passes tsx-hv test --target: ${target.stderr.trim().slice(-400)}`);
+  // Every step's outcome, figures included (the JSON document on stdout), so a failure says which.
+  try {
+    const doc = JSON.parse(target.stdout) as { steps?: { name: string; status: string; message?: string; measured?: number }[] };
+    for (const s of doc.steps ?? []) t.comment(`test --target: ${s.status} ${s.name}${s.measured !== undefined ? ` ${s.measured}` : ''}${s.message ? `: ${s.message}` : ''}`);
+  } catch {
+    t.comment(`test --target stdout: ${target.stdout.slice(-2000)}`);
+  }
 
   // 4. lab2 fixed; the rerun resumes.
   await lab.ssh('lab2', 'systemctl disable --now speed-pin.service && rm /etc/systemd/system/speed-pin.service');
