@@ -19,7 +19,7 @@
 import t, { type Test } from 'tap';
 import { startMachine } from '../../../src/engines/start.js';
 import { guestExec, hvStatus, mediaWithAppend, panics, READY_TIMEOUT_MS } from './fixtures.js';
-import { resetRecorder, withTripleFaultEvidence,
+import { MULTI_THREADED_TCG, resetRecorder, withTripleFaultEvidence,
   cpuStates,
   guestOk,
   installSmpPrograms,
@@ -60,7 +60,7 @@ const fileStart = performance.now();
 /** Set when the speed-switch subtest lost the machine (a triple fault, reported by withTripleFaultEvidence). */
 let machineLost = false;
 const resets = resetRecorder('smp-2');
-const m = await startMachine({ media: await mediaWithAppend('iomem=relaxed'), hypervisor: true, cpus: CPUS, extraArgs: resets.args });
+const m = await startMachine({ media: await mediaWithAppend('iomem=relaxed'), hypervisor: true, cpus: CPUS, extraArgs: [...MULTI_THREADED_TCG, ...resets.args] });
 t.teardown(() => m.kill());
 const consoleTail: string[] = [];
 m.console.on('line', (line: string) => {

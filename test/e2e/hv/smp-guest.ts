@@ -297,14 +297,25 @@ export function resetRecorder(name: string): { args: string[]; lastReset(): stri
 
 /**
  * Runs the speed-switch stress; if the machine dies with QEMU's "Triple fault" outside guest mode
- * (the hypervisor's own), the failure carries QEMU's evidence (the CPU reset dump) and the
+ * (the hypervisor's own), a TODO carries QEMU's evidence (the CPU reset dump) and the
  * hypervisor log's tail. Any other failure fails as it is. Runs last in its file: the machine is
  * gone afterwards.
- * History (docs/hypervisor.md, "Speed changes"; docs/engines.md, "Multi-CPU machines"): until
- * 2026-12-03 such a death was reported as a known TODO. Its cause was QEMU's multi-threaded TCG
- * (an unlocked write of vCPU 0's hflags2 by any vCPU's FXRSTOR); the engine now runs multi-CPU
- * machines single-threaded, and a triple fault is a failure again.
+ * Such a death is QEMU's multi-threaded TCG race (an unlocked write of vCPU 0's hflags2 by any
+ * vCPU's FXRSTOR; docs/engines.md, "Multi-CPU machines"), which these tests accept on purpose
+ * (MULTI_THREADED_TCG): it is reported as a TODO with the evidence.
  */
+/**
+ * The SMP e2e tests run QEMU's multi-threaded TCG on purpose, although the engine runs multi-CPU
+ * machines single-threaded by default (SINGLE_THREADED_TCG, src/engines/qemu-args.ts):
+ * single-threaded, the vCPUs take turns in slices of up to 100 ms, so the agent's clock samples
+ * on one CPU wait for the others and the per-CPU measurement misses its 0.1% (a 2026-12-03
+ * rehearsal: 10x measured -0.26% and +0.15% with 39-54 usable samples instead of ~165, R² 0.99984),
+ * and these tests exist to check every CPU running truly in parallel. The price is QEMU's race
+ * (docs/engines.md, "Multi-CPU machines"): a triple fault with its signature is reported as a
+ * TODO with QEMU's evidence, not as a failure of tsx-hv.
+ */
+export const MULTI_THREADED_TCG: readonly string[] = ['-accel', 'tcg,thread=multi'];
+
 export async function withTripleFaultEvidence<T>(t: Test, m: EngineMachine, resets: { tripleFault(): boolean; lastReset(): string }, run: () => Promise<T>): Promise<T | undefined> {
   try {
     return await run();
@@ -314,7 +325,7 @@ export async function withTripleFaultEvidence<T>(t: Test, m: EngineMachine, rese
     if (!resets.tripleFault()) throw err;
     t.comment(`QEMU: ${resets.lastReset()}`);
     t.comment(`hypervisor log tail:\n${m.hvLog.slice(-10).join('\n')}`);
-    t.fail(`the hypervisor triple-faulted: ${(err as Error).message}`);
+    t.fail(`the hypervisor triple-faulted: ${(err as Error).message}`, { todo: "QEMU's multi-threaded TCG race on vCPU 0's hflags2 (cpu_clear_ignne; docs/engines.md, \"Multi-CPU machines\"): these tests run multi-threaded on purpose (MULTI_THREADED_TCG)" });
     return undefined;
   }
 }
