@@ -97,6 +97,7 @@ struct cpu {
 	uint64_t tsc_path_changes;       /* entries on another path than the one before */        /* trapped reads must not go below tsc_floor */
 	uint64_t tsc_multiplier, tsc_offset; /* programmed for TSC_PATH_SCALED */
 	uint64_t tsc_floor;
+	uint64_t tsc_exit_value; /* the scaled TSC at the last exit from TSC_PATH_SCALED */
 	volatile uint32_t host_vector;   /* 0x100 | vector: an interrupt the host took while idle */
 	uint32_t inject_vector;          /* 0x100 | vector: to inject at the next VMRUN */
 	uint32_t guest_icr_high;        /* the guest's last ICR high word (xAPIC destination) */

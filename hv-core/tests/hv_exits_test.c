@@ -459,8 +459,27 @@ TEST(offset_only_hardware_reads_without_exits_only_at_1x)
 	CHECK_EQ_U64(tsc_scaling_choose(&c, TSC_HW_OFFSET, &m, &o), TSC_PATH_TRAPPED);
 	fake_linear.rate = 60 * VTIME_RATE_ONE;
 	CHECK_EQ_U64(tsc_scaling_choose(&c, TSC_HW_OFFSET, &m, &o), TSC_PATH_TRAPPED);
+	/* A floor still in force above the scaled form keeps the CPU trapped (no step back)... */
+	fake_linear.offset = 0;
+	c.tsc_floor = 1ull << 62;
+	c.tsc_floor_valid = 1;
+	CHECK_EQ_U64(tsc_scaling_choose(&c, TSC_HW_SCALE, &m, &o), TSC_PATH_TRAPPED);
+	/* ...and one the scaled form has passed is dropped. */
+	c.tsc_floor = 0;
 	CHECK_EQ_U64(tsc_scaling_choose(&c, TSC_HW_SCALE, &m, &o), TSC_PATH_SCALED);
+	CHECK_EQ_U64(c.tsc_floor_valid, 0);
 	CHECK_EQ_U64(m, 60ull << 48);
+	/* The floor on leaving the scaled path is the value at the exit, not at the next entry. */
+	fake_cpu.tsc = 1000;
+	tsc_scaling_exited(&c);
+	CHECK_EQ_U64(c.tsc_exit_value, 60000);
+	fake_cpu.tsc = 5000;
+	fake_linear.ok = false;
+	CHECK_EQ_U64(tsc_scaling_choose(&c, TSC_HW_SCALE, &m, &o), TSC_PATH_TRAPPED);
+	CHECK_EQ_U64(c.tsc_floor, 60000);
+	CHECK_EQ_U64(c.tsc_floor_valid, 1);
+	fake_linear.ok = true;
+	c.tsc_floor_valid = 0;
 	fake_linear.rate = VTIME_RATE_ONE;
 	tsc_scaling_configure(false);
 	CHECK_EQ_U64(tsc_scaling_choose(&c, TSC_HW_OFFSET, &m, &o), TSC_PATH_TRAPPED);

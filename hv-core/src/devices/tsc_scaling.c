@@ -98,13 +98,22 @@ enum tsc_path tsc_scaling_choose(struct cpu *c, enum tsc_hw hw, uint64_t *multip
 	else if (allowed && guest_time_linear(c->index, rdtsc(), &rate, offset) &&
 		 tsc_scaling_rate_ok(hw, rate))
 		path = TSC_PATH_SCALED;
-	if (path == TSC_PATH_SCALED)
+	if (path == TSC_PATH_SCALED) {
 		*multiplier = rate << 16;
+		/* Never below a floor still in force: the scaled form could then step back. */
+		uint64_t now = (uint64_t)(((unsigned __int128)rdtsc() * *multiplier) >> 48) + *offset;
+		if (c->tsc_floor_valid && (int64_t)(now - c->tsc_floor) < 0)
+			path = TSC_PATH_TRAPPED;
+		else
+			c->tsc_floor_valid = 0;
+	}
 	if (path == TSC_PATH_TRAPPED && previous == TSC_PATH_SCALED) {
-		/* The last value the guest may have read on the old parameters. */
-		uint64_t real = rdtsc();
-		c->tsc_floor = (uint64_t)(((unsigned __int128)real * c->tsc_multiplier) >> 48) +
-			       c->tsc_offset;
+		/* The last value the guest may have read on the old parameters: the scaled TSC at the
+		 * moment it left the guest (tsc_scaling_exited), not now. Taken now, a floor on the
+		 * old rate would run ahead of a slower new epoch, which started after the exit, and
+		 * stall the guest's clock (under QEMU TCG the hypervisor's handling between the exit
+		 * and this entry lasts milliseconds). */
+		c->tsc_floor = c->tsc_exit_value;
 		c->tsc_floor_valid = 1;
 	}
 	if (path == TSC_PATH_SCALED) {
@@ -120,6 +129,9 @@ enum tsc_path tsc_scaling_choose(struct cpu *c, enum tsc_hw hw, uint64_t *multip
 
 void tsc_scaling_exited(struct cpu *c)
 {
+	if (c->tsc_programmed == TSC_PATH_SCALED)
+		c->tsc_exit_value =
+			(uint64_t)(((unsigned __int128)rdtsc() * c->tsc_multiplier) >> 48) + c->tsc_offset;
 	__atomic_store_n(&c->tsc_path, TSC_PATH_HOST, __ATOMIC_SEQ_CST);
 }
 
