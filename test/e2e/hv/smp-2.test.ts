@@ -222,13 +222,13 @@ t.test('INIT to a running CPU and to itself park them; the hypervisor carries on
     t.equal(await m.control('speed 1', 10_000), 'ok speed 1/1', 'speed 1');
     const apicIds = (await hvStatus(m)).cpus!.map((c) => c.apic_id);
     await pinAgent(m, '0');
-    const launched = await guestOk(m, `taskset -c 0 /tmp/smp_apic icr ${apicIds[1]} ${hex(ICR.assert | ICR.init)} sleep 4 icr 0 ${hex(ICR.assert | ICR.init | ICR.self)} > /dev/null 2>&1 < /dev/null & echo pid=$!`);
+    const launched = await guestOk(m, `taskset -c 0 /tmp/smp_apic icr ${apicIds[1]} ${hex(ICR.assert | ICR.init)} sleep 4 icr 0 ${hex(ICR.assert | ICR.init | ICR.self)} > /tmp/init.out 2>&1 < /dev/null & echo pid=$!`);
     t.match(launched, /pid=\d+/, `the INIT writer started (${launched.trim()})`);
     const oneParked = await waitForStates(['running', 'wait-for-sipi'], 10_000);
     if (JSON.stringify(oneParked) !== JSON.stringify(['running', 'wait-for-sipi'])) {
       t.comment(`hypervisor log tail: ${m.hvLog.slice(-10).join(' | ')}`);
       t.comment(`status: ${JSON.stringify(await hvStatus(m))}`);
-      t.comment(`guest processes: ${(await guestExec(m, 'ps; dmesg | tail -5', 10_000).catch((e: Error) => ({ out: e.message }))).out}`);
+      t.comment(`guest processes: ${(await guestExec(m, 'ps; cat /tmp/init.out; dmesg | tail -5', 10_000).catch((e: Error) => ({ out: e.message }))).out}`);
     }
     t.same(oneParked, ['running', 'wait-for-sipi'], 'INIT to cpu 1: cpu 1 waits for a STARTUP, cpu 0 runs');
     // With cpu 1 parked behind Linux's back, cpu 0 may never get as far as the second write
